@@ -1,0 +1,399 @@
+//! One `check` run: lock, load, find files, scan the new bytes, decide, save, report.
+//!
+//! Data flows one way: sources → scan → verdict → state and report. The state
+//! is written only after the scan, so a run killed at any moment leaves the
+//! previous state, and the next run rereads instead of skipping.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::cli::OnError;
+use crate::config::{self, Config, FNV_OFFSET, fnv1a};
+use crate::exit::Exit;
+use crate::incarnation;
+use crate::report::{Outcome, Status, trip_message};
+use crate::scan::{self, Cursor, Limits, Matcher};
+use crate::source::files::{self, Found, mtime_ns};
+use crate::state::{self, FileState, State};
+use crate::timefmt;
+use crate::verdict::{self, Counter};
+
+/// Leading bytes covered by a file's fingerprint.
+pub const FINGERPRINT_BYTES: usize = 1024;
+
+fn base_outcome(cfg: &Config) -> Outcome {
+    Outcome {
+        status: Status::Healthy,
+        exit: Exit::Healthy.code(),
+        message: String::new(),
+        scanned_bytes: 0,
+        pending_bytes: 0,
+        files: 0,
+        matched: None,
+        state: cfg.state_path.display().to_string(),
+        incarnation: None,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Turns trouble into the `--on-error` verdict.
+fn could_not_check(cfg: &Config, mut out: Outcome, why: String) -> Outcome {
+    out.status = Status::Error;
+    match cfg.on_error {
+        OnError::Pass => {
+            out.exit = Exit::Healthy.code();
+            out.message = format!("HEALTHY: could not check: {why} (--on-error pass)");
+        }
+        OnError::Fail => {
+            out.exit = Exit::CouldNotCheck.code();
+            out.message = format!("ERROR: could not check: {why}");
+        }
+    }
+    if !out.errors.contains(&why) {
+        out.errors.insert(0, why);
+    }
+    out
+}
+
+fn unhealthy(cfg: &Config, mut out: Outcome, trip: &state::Trip) -> Outcome {
+    out.status = Status::Unhealthy;
+    out.exit = Exit::Unhealthy.code();
+    out.message = trip_message(trip, cfg.threshold, cfg.window_ns);
+    out.set_trip(trip);
+    out
+}
+
+/// Runs a check and says what it found. Never panics on bad input; the
+/// probe's own trouble becomes [`Status::Error`], never [`Status::Unhealthy`].
+pub fn check(cfg: &Config) -> Outcome {
+    let started = Instant::now();
+    let now = timefmt::now_ns();
+    let mut out = base_outcome(cfg);
+
+    let incarnation = match cfg.since_ns {
+        Some(s) => s,
+        None => match incarnation::pid1_start_ns() {
+            Ok(s) => s,
+            Err(e) => {
+                return could_not_check(
+                    cfg,
+                    out,
+                    format!("cannot tell when this container started ({e}); give --since"),
+                );
+            }
+        },
+    };
+    out.incarnation = Some(timefmt::format_rfc3339(incarnation));
+
+    if cfg.state_path.parent() == Some(Path::new(config::DEFAULT_STATE_DIR))
+        && let Err(e) = state::ensure_dir(Path::new(config::DEFAULT_STATE_DIR))
+    {
+        return could_not_check(cfg, out, format!("state {e}"));
+    }
+    let lock = match state::lock(&cfg.state_path, state::LOCK_WAIT) {
+        Ok(Some(l)) => l,
+        Ok(None) => return busy(cfg, out, incarnation),
+        Err(e) => return could_not_check(cfg, out, format!("state {e}")),
+    };
+    let loaded = match state::load(&cfg.state_path, true) {
+        Ok(l) => l,
+        Err(e) => return could_not_check(cfg, out, format!("state {e}")),
+    };
+    out.warnings.extend(loaded.warning);
+    let (mut st, warning) = verdict::reconcile(loaded.state, &cfg.id, incarnation);
+    out.warnings.extend(warning);
+
+    if let Some(trip) = st.trip.clone() {
+        return unhealthy(cfg, out, &trip);
+    }
+
+    let (found, errors) = files::discover(&cfg.logs);
+    out.errors.extend(errors);
+    out.files = found.len();
+
+    let deadline = started + Duration::from_nanos(cfg.budget_ns as u64);
+    let limits = Limits {
+        map_window: cfg.map_window,
+        max_line: cfg.max_line,
+    };
+    let mut matcher: Option<Matcher> = None;
+    let mut counter = Counter::new(
+        cfg.threshold,
+        cfg.window_ns,
+        now,
+        &cfg.patterns,
+        std::mem::take(&mut st.hits),
+    );
+    let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
+    let mut out_of_time = false;
+
+    for f in &found {
+        let prev = st
+            .files
+            .iter()
+            .position(|e| e.dev == f.dev && e.ino == f.ino);
+        if let Some(i) = prev {
+            let e = &st.files[i];
+            if e.size == f.size && e.mtime == f.mtime {
+                let mut e = e.clone();
+                e.path = f.path.display().to_string();
+                kept.push(e);
+                continue;
+            }
+        }
+        if out_of_time || counter.trip.is_some() || Instant::now() >= deadline {
+            out_of_time |= counter.trip.is_none();
+            if let Some(i) = prev {
+                kept.push(st.files[i].clone());
+            }
+            continue;
+        }
+        let mut work = FileWork {
+            cfg,
+            incarnation,
+            limits,
+            deadline,
+            matcher: &mut matcher,
+            counter: &mut counter,
+            scanned: 0,
+            pending: 0,
+            finished: true,
+        };
+        match work.scan(f, &st.files) {
+            Ok(Some(entry)) => kept.push(entry),
+            Ok(None) => {}
+            Err(e) => {
+                out.errors.push(format!(
+                    "{}: {}",
+                    f.path.display(),
+                    crate::io_error_text(&e)
+                ));
+                if let Some(i) = prev {
+                    kept.push(st.files[i].clone());
+                }
+            }
+        }
+        out.scanned_bytes += work.scanned;
+        out.pending_bytes += work.pending;
+        out_of_time |= !work.finished;
+    }
+
+    // Entries of files gone from disk are dropped; the newest are kept if there are too many.
+    if kept.len() > state::MAX_FILES {
+        kept.drain(..kept.len() - state::MAX_FILES);
+    }
+    st.files = kept;
+    let trip = counter.trip.take();
+    st.hits = std::mem::take(&mut counter.hits);
+    st.trip = trip.clone();
+    let hits_so_far = st.hits.len();
+
+    let saved = state::save(&cfg.state_path, &state::to_bytes(&st), &loaded.raw);
+    drop(lock);
+    if let Err(e) = saved {
+        let why = format!("cannot save state {e}");
+        if let Some(t) = &trip {
+            out.warnings.push(format!(
+                "{why}; the next run will find the same lines again"
+            ));
+            return unhealthy(cfg, out, t);
+        }
+        return could_not_check(cfg, out, why);
+    }
+    if let Some(t) = &trip {
+        return unhealthy(cfg, out, t);
+    }
+    if !out.errors.is_empty() {
+        let first = out.errors[0].clone();
+        return could_not_check(cfg, out, first);
+    }
+    out.message = healthy_message(cfg, &out, found.is_empty(), hits_so_far, out_of_time);
+    out
+}
+
+fn healthy_message(
+    cfg: &Config,
+    out: &Outcome,
+    none_found: bool,
+    hits: usize,
+    out_of_time: bool,
+) -> String {
+    if none_found {
+        let list = crate::report::cut(&cfg.logs.join(", "), 300);
+        return format!("HEALTHY: no log file found ({list}); nothing to check");
+    }
+    let mut m = format!(
+        "HEALTHY: no match in {} new bytes of {} log file{}",
+        out.scanned_bytes,
+        out.files,
+        if out.files == 1 { "" } else { "s" }
+    );
+    if hits > 0 {
+        let within = cfg
+            .window_ns
+            .map(|w| format!(" within {}", timefmt::format_duration(w)))
+            .unwrap_or_default();
+        m = format!(
+            "HEALTHY: {hits} of {} matching lines{within} so far",
+            cfg.threshold
+        );
+    }
+    if out_of_time {
+        m.push_str(&format!(
+            " (budget {} reached; {} bytes left for the next run)",
+            timefmt::format_duration(cfg.budget_ns),
+            out.pending_bytes
+        ));
+    }
+    m
+}
+
+/// The verdict while another run holds the lock: what the state already says.
+fn busy(cfg: &Config, mut out: Outcome, incarnation: i64) -> Outcome {
+    out.warnings.push(format!(
+        "another logprobe run holds the lock on {}; nothing scanned",
+        cfg.state_path.display()
+    ));
+    if let Ok(state::Loaded {
+        state: Some(st), ..
+    }) = state::load(&cfg.state_path, false)
+        && st.incarnation == incarnation
+        && st.config == cfg.id
+        && let Some(t) = &st.trip
+    {
+        return unhealthy(cfg, out, t);
+    }
+    out.message =
+        "HEALTHY: another run is checking right now; no trip recorded in this incarnation".into();
+    out
+}
+
+/// Scans one file; collects what the run learns about it.
+struct FileWork<'a, 'c> {
+    cfg: &'a Config,
+    incarnation: i64,
+    limits: Limits,
+    deadline: Instant,
+    matcher: &'a mut Option<Matcher>,
+    counter: &'a mut Counter<'c>,
+    scanned: u64,
+    pending: u64,
+    finished: bool,
+}
+
+impl FileWork<'_, '_> {
+    /// Opens, identifies and scans a file. `Ok(None)`: it vanished or is not a regular file.
+    fn scan(&mut self, f: &Found, known: &[FileState]) -> io::Result<Option<FileState>> {
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
+            .open(&f.path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Identity and size come from the descriptor, never from the path.
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let (size, mtime) = (meta.len(), mtime_ns(&meta));
+        let head = read_head(&file, size)?;
+        let prev = known
+            .iter()
+            .find(|e| e.dev == meta.dev() && e.ino == meta.ino());
+        let mut cursor = match prev {
+            Some(e)
+                if (e.fp_len as usize) <= head.len()
+                    && fnv1a(&head[..e.fp_len as usize], FNV_OFFSET) == e.fp =>
+            {
+                if size < e.cursor.offset {
+                    Cursor::default()
+                } else {
+                    e.cursor
+                }
+            }
+            // A new file, a reused inode, or one truncated and rewritten.
+            _ => Cursor::default(),
+        };
+        let path = f.path.display().to_string();
+        if mtime < self.incarnation {
+            // Written only by an earlier incarnation: never trips.
+            cursor = Cursor {
+                offset: size,
+                long_line: None,
+            };
+        } else if cursor.offset < size {
+            if self.matcher.is_none() {
+                let m = Matcher::new(&self.cfg.patterns, &self.cfg.excepts, self.cfg.ignore_case)
+                    .map_err(io::Error::other)?;
+                *self.matcher = Some(m);
+            }
+            let Some(m) = self.matcher.as_ref() else {
+                return Ok(None);
+            };
+            let before = cursor.offset;
+            let counter = &mut *self.counter;
+            let deadline = self.deadline;
+            let (_, done) = scan::scan_file(
+                m,
+                &file,
+                size,
+                self.limits,
+                &mut cursor,
+                &mut |hit| counter.on_hit(hit, &path),
+                &mut || Instant::now() >= deadline,
+            )?;
+            self.scanned += cursor.offset - before;
+            self.finished = done;
+            if !done {
+                self.pending += size - cursor.offset;
+            }
+        }
+        Ok(Some(FileState {
+            path,
+            dev: meta.dev(),
+            ino: meta.ino(),
+            fp_len: head.len() as u32,
+            fp: fnv1a(&head, FNV_OFFSET),
+            size,
+            mtime,
+            cursor,
+        }))
+    }
+}
+
+/// The first bytes of a file, for its fingerprint.
+fn read_head(file: &File, size: u64) -> io::Result<Vec<u8>> {
+    let mut head = vec![0; (size as usize).min(FINGERPRINT_BYTES)];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read_at(&mut head[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(got);
+    Ok(head)
+}
+
+/// Used by `state show`: a state file's verdict in words.
+pub fn describe(st: &State, _now: i64) -> String {
+    match &st.trip {
+        Some(t) => trip_message(t, t.count, None),
+        None => format!(
+            "HEALTHY so far: {} file{} tracked, {} recent matching line{}",
+            st.files.len(),
+            if st.files.len() == 1 { "" } else { "s" },
+            st.hits.len(),
+            if st.hits.len() == 1 { "" } else { "s" }
+        ),
+    }
+}

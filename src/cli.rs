@@ -1,0 +1,148 @@
+//! The command line as the user typed it (clap derive), validated only in form.
+//!
+//! Building matchers, resolving paths and checking values against each other
+//! happens in [`crate::config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exec liveness probe for Filebeat: fails when a stuck message appears in the
+/// log bytes written since the last run.
+#[derive(Debug, Parser)]
+#[command(
+    name = "logprobe",
+    version,
+    about,
+    long_about = "Exec liveness probe for Filebeat. Each run scans only the log bytes \
+added since the previous run (current and rotated files), matches all patterns at once, \
+and answers with an exit code and one line that explains itself.\n\n\
+Exit status: 0 healthy, 1 unhealthy, 2 usage or configuration error, \
+3 could not check (only with --on-error fail).",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// What to do; `check` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `check`, accepted without the word `check`.
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan the new log bytes and give a verdict (the default).
+    Check(Box<CheckArgs>),
+    /// Copy this executable to DIR/logprobe (for an init container).
+    Install {
+        /// Directory to copy into, e.g. an emptyDir shared with the Filebeat container.
+        dir: PathBuf,
+    },
+    /// Inspect or forget the saved offsets and verdict.
+    State {
+        /// show or reset.
+        #[command(subcommand)]
+        action: StateAction,
+    },
+}
+
+/// What `state` does.
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Print the state file(s) readably.
+    Show(StateArgs),
+    /// Forget the state: the next check starts over under the incarnation rule.
+    Reset(StateArgs),
+}
+
+/// Options of `state show|reset`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The state file; without it, every state file in the default directory.
+    #[arg(short = 's', long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Output format of `show`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Built-in paths and patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// Filebeat's log files in /usr/share/filebeat/logs and its known stuck messages.
+    Filebeat,
+    /// Nothing: give --log and --pattern yourself.
+    None,
+}
+
+/// What is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line that explains itself.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// The verdict when the probe itself cannot check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnError {
+    /// Exit 0 and say why on stderr: the probe's trouble never restarts Filebeat.
+    Pass,
+    /// Exit 3.
+    Fail,
+}
+
+/// Options of `check`.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    /// Log file, directory glob or path to watch, current and rotated (repeatable;
+    /// replaces the preset's paths). Globs: * ? [...] in any path component.
+    #[arg(short = 'l', long = "log", value_name = "PATH_OR_GLOB")]
+    pub logs: Vec<String>,
+    /// A literal that makes the probe fail (repeatable; adds to the preset's).
+    #[arg(short = 'p', long = "pattern", value_name = "TEXT")]
+    pub patterns: Vec<String>,
+    /// File with one literal pattern per line; blank lines and lines starting with # are ignored.
+    #[arg(short = 'f', long = "patterns-file", value_name = "FILE")]
+    pub patterns_file: Option<PathBuf>,
+    /// A line holding this literal never trips the probe (repeatable).
+    #[arg(short = 'x', long = "except", value_name = "TEXT")]
+    pub excepts: Vec<String>,
+    /// ASCII case-insensitive matching of patterns and exceptions.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    /// Built-in paths and patterns.
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<Preset>,
+    /// Where offsets and verdict live [default: /tmp/logprobe/state-<hash of the options>.json].
+    #[arg(short = 's', long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Number of matching lines needed to trip.
+    #[arg(short = 't', long, value_name = "N")]
+    pub threshold: Option<String>,
+    /// The N matches must fall within this span (e.g. 5m); a line's time is when the probe first saw it.
+    #[arg(short = 'w', long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Stop scanning after this long, keep the progress, finish the rest next run [default: 400ms].
+    #[arg(long, value_name = "DURATION")]
+    pub budget: Option<String>,
+    /// Start of this incarnation (RFC 3339 or @<unix seconds>) [default: start of PID 1].
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// What is printed.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Verdict when the probe itself cannot check: pass exits 0 (saying why on stderr), fail exits 3.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_error: Option<OnError>,
+    /// Bytes mapped at a time (tuning and tests).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub map_window: Option<usize>,
+    /// A line longer than this without a newline is scanned in pieces (tuning and tests).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub max_line: Option<usize>,
+}
