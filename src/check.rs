@@ -70,8 +70,13 @@ fn unhealthy(cfg: &Config, mut out: Outcome, trip: &state::Trip) -> Outcome {
 /// Runs a check and says what it found. Never panics on bad input; the
 /// probe's own trouble becomes [`Status::Error`], never [`Status::Unhealthy`].
 pub fn check(cfg: &Config) -> Outcome {
+    check_at(cfg, timefmt::now_ns())
+}
+
+/// [`check`] with the wall-clock time given: `now` (ns since the epoch) is
+/// the time of every line first seen by this run, for `--window`.
+pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     let started = Instant::now();
-    let now = timefmt::now_ns();
     let mut out = base_outcome(cfg);
 
     let incarnation = match cfg.since_ns {
