@@ -15,7 +15,7 @@ use crate::config::{self, Config, FNV_OFFSET, fnv1a};
 use crate::exit::Exit;
 use crate::incarnation;
 use crate::report::{Outcome, Status, trip_message};
-use crate::scan::{self, Cursor, Limits, Matcher};
+use crate::scan::{self, Cursor, Flow, Limits, Matcher};
 use crate::source::files::{self, Found, mtime_ns};
 use crate::state::{self, FileState, State};
 use crate::timefmt;
@@ -327,6 +327,7 @@ impl FileWork<'_, '_> {
             _ => Cursor::default(),
         };
         let path = f.path.display().to_string();
+        let mut examined = size;
         if mtime < self.incarnation {
             // Written only by an earlier incarnation: never trips.
             cursor = Cursor {
@@ -345,7 +346,7 @@ impl FileWork<'_, '_> {
             let before = cursor.offset;
             let counter = &mut *self.counter;
             let deadline = self.deadline;
-            let (_, done) = scan::scan_file(
+            let (flow, done) = scan::scan_file(
                 m,
                 &file,
                 size,
@@ -359,6 +360,10 @@ impl FileWork<'_, '_> {
             if !done {
                 self.pending += size - cursor.offset;
             }
+            if !done || flow == Flow::Stop {
+                // Examined only this far: the next run must not take the file as unchanged.
+                examined = cursor.offset;
+            }
         }
         Ok(Some(FileState {
             path,
@@ -366,7 +371,7 @@ impl FileWork<'_, '_> {
             ino: meta.ino(),
             fp_len: head.len() as u32,
             fp: fnv1a(&head, FNV_OFFSET),
-            size,
+            size: examined,
             mtime,
             cursor,
         }))

@@ -77,7 +77,9 @@ pub struct FileState {
     pub fp_len: u32,
     /// FNV-1a of the first `fp_len` bytes: tells a reused inode from the same file.
     pub fp: u64,
-    /// Size when last seen.
+    /// Size when last seen, or less when the last run stopped before the end
+    /// (budget reached, or tripped): a file is unchanged only if its size and
+    /// mtime both equal these.
     pub size: u64,
     /// Modification time when last seen, ns since the epoch.
     pub mtime: i64,
