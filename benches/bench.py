@@ -1,0 +1,768 @@
+#!/usr/bin/env python3
+"""The logprobe benchmark: logprobe against a do-nothing floor, the classic grep
+probe, grep -F -f and rg -F -f, on generated Filebeat logs. See benches/README.md.
+
+Every command is started with posix_spawn and reaped with wait4, so one process
+measures them all alike: wall time around spawn..reap, user+sys CPU time and
+peak RSS from the child's rusage. Commands run interleaved (round-robin), so
+slow drifts of a noisy machine hit every row alike, and each result is the
+median of its repetitions. Every run's exit status is checked (and logprobe's
+JSON: healthy, and exactly the expected number of bytes scanned); a command
+that misbehaves is reported INVALID and never timed as fast.
+"""
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import gen_logs  # noqa: E402
+
+MIB = 1024 * 1024
+CANONICAL = "Can only start an input when all related states are finished"
+
+# Targets of issue 4.
+T_NODATA_WALL = 1.25      # no new data: <= 1.25x floor wall time
+T_NODATA_IR = 1.5         # no new data: <= 1.5x floor instructions
+T_APPEND_WALL = 3.0       # 1 MiB appended: <= 3x floor wall time
+T_VS_CLASSIC = 1.8        # first run, 10 MiB: >= 1.8x faster than the classic probe
+T_VS_GREPF = 3.0          # first run, 10 MiB: >= 3x faster than grep -F -f
+T_RSS_MIB = 16            # first run, 100 MiB and 8 files: peak RSS <= 16 MiB
+T_SIZE_MIB = 1.5          # static stripped executable <= 1.5 MiB
+
+
+def die(msg, code=2):
+    print("error: " + msg, file=sys.stderr)
+    sys.exit(code)
+
+
+def need(tool):
+    path = shutil.which(tool)
+    if not path:
+        die("%s not found on PATH; run benches/install-deps.sh (as root) or install it" % tool)
+    return path
+
+
+def first_line(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        text = (out.stdout or out.stderr).strip()
+        return text.splitlines()[0] if text else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+# ---------------------------------------------------------------- ELF facts
+
+def elf_facts(path):
+    """(static, stripped) from the ELF headers: static = no PT_INTERP, stripped = no .symtab."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return False, False
+    e_phoff, e_shoff = struct.unpack_from("<QQ", data, 0x20)
+    e_phentsize, e_phnum, e_shentsize, e_shnum = struct.unpack_from("<HHHH", data, 0x36)
+    interp = any(struct.unpack_from("<I", data, e_phoff + i * e_phentsize)[0] == 3 for i in range(e_phnum))
+    symtab = any(struct.unpack_from("<I", data, e_shoff + i * e_shentsize + 4)[0] == 2 for i in range(e_shnum))
+    return not interp, not symtab
+
+
+# ---------------------------------------------------------------- machine load
+
+def busy_seconds():
+    """CPU seconds the whole machine has spent busy (all CPUs), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds():
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OthersMeter:
+    """CPU used by other processes: the machine's busy time minus this harness and its children."""
+
+    def __init__(self):
+        self.busy0, self.own0, self.t0 = busy_seconds(), own_seconds(), time.monotonic()
+
+    def share(self):
+        """Others' CPU use since creation, as a fraction of one CPU (None if unknown)."""
+        b = busy_seconds()
+        if b is None or self.busy0 is None:
+            return None
+        el = time.monotonic() - self.t0
+        return max(0.0, (b - self.busy0) - (own_seconds() - self.own0)) / el if el > 0 else None
+
+
+def wait_for_quiet(max_wait, limit=0.10):
+    """Waits (up to max_wait s) until other processes use under `limit` of one CPU over a second."""
+    t_end = time.monotonic() + max_wait
+    while True:
+        m = OthersMeter()
+        time.sleep(1.0)
+        share = m.share()
+        if share is None or share < limit:
+            return share
+        if time.monotonic() >= t_end:
+            print("  machine still busy after %d s (others use %.0f%% of a CPU); measuring anyway" % (
+                max_wait, 100 * share), file=sys.stderr)
+            return share
+        print("  waiting for a quiet machine: others use %.0f%% of a CPU" % (100 * share), file=sys.stderr)
+
+
+# ---------------------------------------------------------------- running
+
+RUNONE = None  # the static launcher built from runone.c
+
+
+def spawn(argv, env, out, err):
+    """Runs argv once under the launcher; returns (wall ms, exit code, peak RSS KiB, user+sys CPU ms)."""
+    res = out + ".result"
+    pid = os.posix_spawn(RUNONE, [RUNONE, res, out, err] + argv, env)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        die("the launcher failed on %s" % " ".join(argv), 1)
+    with open(res) as f:
+        wall_ns, code, maxrss, ut, st = (int(x) for x in f.read().split())
+    return wall_ns / 1e6, code, maxrss, (ut + st) / 1e3
+
+
+def build_runone(workdir):
+    exe = os.path.join(workdir, "runone")
+    r = subprocess.run(["cc", "-O2", "-static", "-o", exe, os.path.join(HERE, "runone.c")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        die("building the launcher (cc -O2 -static benches/runone.c) failed:\n" + r.stderr)
+    return exe
+
+
+def read(path, limit=2000):
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class Case:
+    """One command of the table, with its expected exit status and optional checks."""
+
+    def __init__(self, scenario, label, argv, expect, nbytes=None, prep=None, check=None, is_logprobe=False):
+        self.scenario, self.label, self.argv, self.expect = scenario, label, argv, expect
+        self.nbytes, self.prep, self.check, self.is_logprobe = nbytes, prep, check, is_logprobe
+        self.wall, self.rss, self.cpu = [], [], []
+        self.bad = None
+
+    def run(self, ctx, timed):
+        if self.bad:
+            return
+        if self.prep:
+            self.prep()
+        out, err = ctx.out, ctx.err
+        ms, code, rss, cpu = spawn(self.argv, ctx.env, out, err)
+        problem = None
+        if code != self.expect:
+            problem = "exit status %d, expected %d" % (code, self.expect)
+        elif self.check:
+            problem = self.check(read(out, 1 << 16))
+        if problem:
+            self.bad = "%s; stdout: %s; stderr: %s" % (problem, read(out, 300).strip(), read(err, 300).strip())
+            print("  INVALID %s / %s: %s" % (self.scenario, self.label, self.bad), file=sys.stderr)
+            return
+        if timed:
+            self.wall.append(ms)
+            self.rss.append(rss)
+            self.cpu.append(cpu)
+
+    def median(self):
+        return statistics.median(self.wall) if self.wall and not self.bad else None
+
+    def iqr(self):
+        if len(self.wall) < 4:
+            return None
+        q = statistics.quantiles(self.wall, n=4)
+        return q[0], q[2]
+
+
+def logprobe_json_check(expect_bytes, expect_status="healthy"):
+    def check(out):
+        try:
+            obj = json.loads(out.strip().splitlines()[0])
+        except (ValueError, IndexError):
+            return "stdout is not one JSON object"
+        if obj.get("status") != expect_status:
+            return "status %r, expected %r" % (obj.get("status"), expect_status)
+        if expect_bytes is not None and obj.get("scanned_bytes") != expect_bytes:
+            return "scanned_bytes %r, expected %d (an incomplete scan is not timed)" % (obj.get("scanned_bytes"), expect_bytes)
+        return None
+    return check
+
+
+def rounds(cases, ctx, n, timed, label):
+    """n interleaved rounds; each round starts one case later, so no case always runs first."""
+    gc.disable()
+    try:
+        for r in range(n):
+            k = r % len(cases)
+            for c in cases[k:] + cases[:k]:
+                c.run(ctx, timed)
+    finally:
+        gc.enable()
+    if timed:
+        print("  %s: %d rounds done" % (label, n), file=sys.stderr)
+
+
+# ---------------------------------------------------------------- building the floor
+
+FLOOR_SRC = "fn main() {}\n"
+
+
+def build_floor(workdir, cargo_toml):
+    """Builds `fn main() {}` with the project's release profile and the same static flags."""
+    d = os.path.join(workdir, "floor")
+    os.makedirs(os.path.join(d, "src"), exist_ok=True)
+    profile = {"lto": True, "codegen-units": 1, "panic": "abort", "strip": True, "opt-level": 3}
+    try:
+        import tomllib
+        with open(cargo_toml, "rb") as f:
+            profile = tomllib.load(f).get("profile", {}).get("release", profile)
+    except (ImportError, OSError, ValueError):
+        pass
+
+    def val(v):
+        return json.dumps(v) if not isinstance(v, bool) else ("true" if v else "false")
+
+    prof = "".join("%s = %s\n" % (k, val(v)) for k, v in profile.items())
+    with open(os.path.join(d, "Cargo.toml"), "w") as f:
+        f.write('[package]\nname = "floor"\nversion = "0.0.0"\nedition = "2021"\n\n'
+                "[workspace]\n\n[profile.release]\n" + prof)
+    with open(os.path.join(d, "src", "main.rs"), "w") as f:
+        f.write(FLOOR_SRC)
+    host = [l.split()[1] for l in subprocess.run(["rustc", "-vV"], capture_output=True, text=True,
+                                                    check=True).stdout.splitlines() if l.startswith("host:")][0]
+    env = dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static", CARGO_TARGET_DIR=os.path.join(d, "target"))
+    r = subprocess.run(["cargo", "build", "--quiet", "--offline", "--release", "--target", host],
+                       cwd=d, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        die("building the floor failed:\n" + r.stderr)
+    return os.path.join(d, "target", host, "release", "floor"), profile
+
+
+# ---------------------------------------------------------------- data
+
+def file_digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ensure_data(workdir, patterns):
+    d = os.path.join(workdir, "data-v" + gen_logs.GEN_VERSION)
+    manifest = os.path.join(d, "manifest.json")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            m = json.load(f)
+        if all(os.path.exists(os.path.join(d, p)) and os.path.getsize(os.path.join(d, p)) == s
+               for p, (s, _) in m["files"].items()):
+            print("  reusing generated logs in %s" % d, file=sys.stderr)
+            return d, m
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    t = time.time()
+    facts = gen_logs.generate(d, patterns)
+    files = facts["set"] + [facts["tail"], facts["big"]]
+    m = {"files": {os.path.relpath(p, d): [os.path.getsize(p), file_digest(p)] for p in files}}
+    m["digest"] = hashlib.sha256(json.dumps(m["files"], sort_keys=True).encode()).hexdigest()
+    with open(manifest, "w") as f:
+        json.dump(m, f, indent=1)
+    print("  generated logs in %.1f s" % (time.time() - t), file=sys.stderr)
+    return d, m
+
+
+CONTROL_LINES = [
+    # (file name, line, pattern it holds, holds the canonical message)
+    ("c1-7x", "2026-11-26T10:02:11.386Z\tERROR\t[autodiscover]\tcfgfile/list.go:96\tError creating runner from "
+     "config: Can only start an input when all related states are finished: {Id: native::1308836-2049, Finished: "
+     "false, Fileinfo: &{filebeat.log 2048 420 {0 63841000000 0x0} {2049 1308836 1 33188 0 0 0 0 2048 4096 8}}, "
+     "Source: /var/log/containers/web-5d9c_default_web-0a1b.log, Offset: 0, TTL: -1ns, Type: container}\n", 0, True),
+    ("c2-8x", '{"log.level":"error","@timestamp":"2026-11-26T10:02:11.386Z","log.logger":"autodiscover","log.origin":'
+     '{"file.name":"cfgfile/list.go","file.line":96},"message":"Error creating runner from config: Can only start an '
+     'input when all related states are finished: {Id: native::1308836-2049, Finished: false}","service.name":'
+     '"filebeat","ecs.version":"1.6.0"}\n', 0, True),
+    ("c3-7x", "2026-11-26T10:02:11.386Z\tERROR\tlog/input.go:558\tHarvester could not be started on new file: "
+     "/var/log/containers/a_b_c-0a1b.log, Err: error setting up harvester: Harvester setup failed. Unexpected file "
+     "opening error: file info is not identical\n", 1, False),
+    ("c4-7x", "2026-11-26T10:02:11.386Z\tERROR\t[input]\tfilestream/input.go:138\tfailed to open file: open "
+     "/var/log/containers/a_b_c-0a1b.log: too many open files\n", 2, False),
+    ("c5-8x", '{"log.level":"error","@timestamp":"2026-11-26T10:02:11.386Z","log.logger":"kubernetes","log.origin":'
+     '{"file.name":"kubernetes/watcher.go","file.line":258},"message":"kubernetes: Watching API error EOF",'
+     '"service.name":"filebeat","ecs.version":"1.6.0"}\n', 3, False),
+    ("c6-8x", '{"log.level":"error","@timestamp":"2026-11-26T10:02:11.386Z","log.logger":"input","log.origin":'
+     '{"file.name":"input-logfile/manager.go","file.line":181},"message":"filestream input with ID \'k8s-logs\' '
+     'already exists, this will lead to data duplication, please use a different ID","service.name":"filebeat",'
+     '"ecs.version":"1.6.0"}\n', 4, False),
+]
+
+
+def make_controls(workdir, data_dir):
+    """Small files, each with one stuck line between benign ones."""
+    d = os.path.join(workdir, "controls")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    with open(os.path.join(data_dir, "set7x", "filebeat"), "rb") as f:
+        benign = f.read(64 * 1024)
+    benign = benign[: benign.rindex(b"\n") + 1]
+    out = []
+    for name, line, pat_index, canonical in CONTROL_LINES:
+        p = os.path.join(d, name)
+        with open(p, "wb") as f:
+            f.write(benign + line.encode() + benign)
+        out.append((p, pat_index, canonical))
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_ms(v):
+    return "—" if v is None else ("%.2f" % v if v < 100 else "%.0f" % v)
+
+
+def fmt_ratio(v):
+    return "—" if v is None else "%.2f×" % v
+
+
+def pf(ok):
+    return "**PASS**" if ok else "**FAIL**"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--logprobe", required=True, help="the static logprobe executable to measure")
+    ap.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "logprobe-bench"))
+    ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--reps-fast", type=int, default=501, help="repetitions of the start-up-bound rows")
+    ap.add_argument("--rounds", type=int, default=31, help="repetitions of the scanning rows")
+    ap.add_argument("--quiet-wait", type=int, default=120,
+                    help="wait up to this many seconds for other processes to go quiet before timing")
+    ap.add_argument("--locale", default=None, help="LC_ALL for the peers (default C.UTF-8 when present, else C)")
+    args = ap.parse_args()
+
+    t_start = time.time()
+    logprobe = os.path.abspath(args.logprobe)
+    if not os.access(logprobe, os.X_OK):
+        die("logprobe executable %s not found or not executable" % logprobe)
+    tools = {t: need(t) for t in ("grep", "rg", "sh", "valgrind", "cargo", "rustc", "cc")}
+    patterns_file = os.path.join(HERE, "patterns.txt")
+    with open(patterns_file) as f:
+        patterns = [l.rstrip("\n") for l in f if l.strip()]
+    if len(patterns) != 5:
+        die("benches/patterns.txt must hold exactly 5 patterns (no comments: grep would take them as patterns)")
+    work = os.path.abspath(args.workdir)
+    os.makedirs(work, exist_ok=True)
+
+    locale = args.locale
+    if locale is None:
+        avail = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.split() if shutil.which("locale") else []
+        locale = "C.UTF-8" if any(a.lower() in ("c.utf-8", "c.utf8") for a in avail) else "C"
+
+    class Ctx:
+        pass
+    ctx = Ctx()
+    ctx.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": locale}
+    ctx.out = os.path.join(work, "stdout")
+    ctx.err = os.path.join(work, "stderr")
+
+    print("logprobe benchmark: preparing", file=sys.stderr)
+    data_dir, manifest = ensure_data(work, patterns)
+    set_dir = os.path.join(data_dir, "set7x")
+    set_files = [os.path.join(set_dir, n) for n in ["filebeat.%d" % i for i in range(7, 0, -1)] + ["filebeat"]]
+    current = os.path.join(set_dir, "filebeat")
+    big = os.path.join(data_dir, "big8x", "filebeat-20261126.ndjson")
+    tail = os.path.join(data_dir, "append1m.tail")
+    size_cur = os.path.getsize(current)
+    size_set = sum(os.path.getsize(p) for p in set_files)
+    size_big = os.path.getsize(big)
+    size_tail = os.path.getsize(tail)
+
+    global RUNONE
+    RUNONE = build_runone(work)
+    floor, profile = build_floor(work, os.path.join(REPO, "Cargo.toml"))
+    lp_static, lp_stripped = elf_facts(logprobe)
+    fl_static, _ = elf_facts(floor)
+    if not fl_static:
+        die("the floor did not link statically")
+    lp_size = os.path.getsize(logprobe)
+
+    # Warm the page cache.
+    for p in set_files + [big, tail]:
+        with open(p, "rb") as f:
+            while f.read(8 << 20):
+                pass
+
+    run_dir = os.path.join(work, "run")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(run_dir)
+
+    def lp_argv(state, *logs):
+        a = [logprobe, "check", "--preset", "none", "-f", patterns_file]
+        for l in logs:
+            a += ["-l", l]
+        return a + ["-s", state, "--since", "@0", "--format", "json", "--on-error", "fail", "--budget", "1h"]
+
+    def fresh(d):
+        def prep():
+            shutil.rmtree(d, ignore_errors=True)
+            os.mkdir(d)
+        return prep
+
+    def restore(d, snap):
+        def prep():
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.copytree(snap, d)
+        return prep
+
+    def once(argv, expect, check=None, what=""):
+        ms, code, _, _ = spawn(argv, ctx.env, ctx.out, ctx.err)
+        problem = None if code == expect else "exit status %d, expected %d" % (code, expect)
+        if not problem and check:
+            problem = check(read(ctx.out, 1 << 16))
+        if problem:
+            die("%s: %s\n  command: %s\n  stdout: %s\n  stderr: %s" % (
+                what, problem, " ".join(argv), read(ctx.out, 500).strip(), read(ctx.err, 500).strip()), 1)
+
+    # Positive controls: every tool must see every pattern, or its fast times mean nothing.
+    print("  positive controls (each tool must find each pattern)", file=sys.stderr)
+    for path, pi, canonical in make_controls(work, data_dir):
+        what = "control %s (pattern %r)" % (os.path.basename(path), patterns[pi])
+        once([tools["grep"], "-F", "-f", patterns_file, path], 0, what="grep -F -f, " + what)
+        once([tools["rg"], "-F", "-f", patterns_file, path], 0, what="rg -F -f, " + what)
+        if canonical:
+            once([tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, path)], 1, what="classic probe, " + what)
+        sd = os.path.join(run_dir, "control-state")
+        fresh(sd)()
+        once(lp_argv(os.path.join(sd, "state.json"), path), 1, logprobe_json_check(None, "unhealthy"),
+             what="logprobe, " + what)
+
+    # Prepared states: "no new data" (8 files read to the end) and "1 MiB appended".
+    nd_dir = os.path.join(run_dir, "nodata-state")
+    nd_snap = os.path.join(run_dir, "nodata-snap")
+    nd_state = os.path.join(nd_dir, "state.json")
+    fresh(nd_dir)()
+    once(lp_argv(nd_state, set_dir + "/filebeat*"), 0, logprobe_json_check(size_set), "preparing no-new-data state")
+    once(lp_argv(nd_state, set_dir + "/filebeat*"), 0, logprobe_json_check(0), "settling no-new-data state")
+    shutil.copytree(nd_dir, nd_snap)
+
+    ap_logs = os.path.join(run_dir, "append-logs")
+    os.makedirs(ap_logs)
+    for p in set_files[:-1]:
+        os.link(p, os.path.join(ap_logs, os.path.basename(p)))
+    shutil.copyfile(current, os.path.join(ap_logs, "filebeat"))
+    ap_dir = os.path.join(run_dir, "append-state")
+    ap_snap = os.path.join(run_dir, "append-snap")
+    ap_state = os.path.join(ap_dir, "state.json")
+    fresh(ap_dir)()
+    once(lp_argv(ap_state, ap_logs + "/filebeat*"), 0, logprobe_json_check(size_set), "preparing 1-MiB-appended state")
+    shutil.copytree(ap_dir, ap_snap)
+    with open(tail, "rb") as src, open(os.path.join(ap_logs, "filebeat"), "ab") as dst:
+        dst.write(src.read())
+
+    # ------------------------------------------------------------ the rows
+    S_FLOOR = "start-up floor"
+    S10 = "first run, 10 MiB (7.x text)"
+    S8 = "first run, 8 files × 10 MiB (7.x text)"
+    S100 = "first run, 100 MiB (8.x ndjson)"
+    S_ND = "no new data (8 files, offsets at end)"
+    S_AP = "1 MiB appended (8 files)"
+    grepf = lambda files: [tools["grep"], "-F", "-f", patterns_file] + files  # noqa: E731
+    rgf = lambda files: [tools["rg"], "-F", "-f", patterns_file] + files  # noqa: E731
+    classic = lambda files: [tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, " ".join(files))]  # noqa: E731
+
+    c_floor = Case(S_FLOOR, "do-nothing static Rust `fn main(){}`", [floor], 0)
+    c_nd = Case(S_ND, "logprobe", lp_argv(nd_state, set_dir + "/filebeat*"), 0, None,
+                restore(nd_dir, nd_snap), logprobe_json_check(0), True)
+    c_ap = Case(S_AP, "logprobe", lp_argv(ap_state, ap_logs + "/filebeat*"), 0, size_tail,
+                restore(ap_dir, ap_snap), logprobe_json_check(size_tail), True)
+    fast = [c_floor, c_nd, c_ap]
+
+    scan = []
+    for scen, files, nbytes, glob in ((S10, [current], size_cur, current),
+                                      (S8, set_files, size_set, set_dir + "/filebeat*"),
+                                      (S100, [big], size_big, big)):
+        sd = os.path.join(run_dir, "first-%d" % len(scan))
+        scan += [
+            Case(scen, "classic probe `sh -c \"! grep '<canonical>' FILE\"`", classic(files), 0, nbytes),
+            Case(scen, "`grep -F -f patterns.txt`", grepf(files), 1, nbytes),
+            Case(scen, "`rg -F -f patterns.txt`", rgf(files), 1, nbytes),
+            Case(scen, "logprobe", lp_argv(os.path.join(sd, "state.json"), glob), 0, nbytes,
+                 fresh(sd), logprobe_json_check(nbytes), True),
+        ]
+
+    print("logprobe benchmark: measuring (%d + %d warm-up, then %d and %d repetitions)" % (
+        20, 2, args.reps_fast, args.rounds), file=sys.stderr)
+    quiet_before = wait_for_quiet(args.quiet_wait)
+    meter = OthersMeter()
+    rounds(fast, ctx, 20, False, "start-up rows warm-up")
+    rounds(fast, ctx, args.reps_fast, True, "start-up rows")
+    rounds(scan, ctx, 2, False, "scanning rows warm-up")
+    rounds(scan, ctx, args.rounds, True, "scanning rows")
+    # The floor again, interleaved with nothing, to show the noise between the two groups.
+    c_floor2 = Case(S_FLOOR, "floor (re-measured after the scans)", [floor], 0)
+    rounds([c_floor2], ctx, max(51, args.reps_fast // 3), True, "floor re-check")
+    others = meter.share()
+    noisy = others is not None and others > 0.15
+
+    # ------------------------------------------------------------ instructions
+    print("logprobe benchmark: counting instructions under callgrind", file=sys.stderr)
+
+    def callgrind(argv, expect, prep=None, check=None, name="x"):
+        if prep:
+            prep()
+        outf = os.path.join(work, "callgrind.%s.out" % name)
+        r = subprocess.run([tools["valgrind"], "--tool=callgrind", "--dump-instr=no", "--callgrind-out-file=" + outf,
+                            "--"] + argv, env=ctx.env, capture_output=True, text=True)
+        if r.returncode != expect:
+            return None, "exit status %d under valgrind: %s" % (r.returncode, r.stderr.strip()[-300:])
+        if check:
+            problem = check(r.stdout)
+            if problem:
+                return None, problem
+        with open(outf) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1]), None
+        return None, "no totals in callgrind output"
+
+    ir_floor, e1 = callgrind([floor], 0, name="floor")
+    ir_nd, e2 = callgrind(c_nd.argv, 0, restore(nd_dir, nd_snap), logprobe_json_check(0), name="nodata")
+    for e in (e1, e2):
+        if e:
+            print("  callgrind: " + e, file=sys.stderr)
+
+    # ------------------------------------------------------------ report
+    floor_ms = c_floor.median()
+    by = {}
+    for c in scan:
+        by.setdefault(c.scenario, []).append(c)
+
+    def lp_of(scen):
+        return [c for c in by[scen] if c.is_logprobe][0]
+
+    rows = []
+
+    def row(c, peer_ratio):
+        med = c.median()
+        xfloor = med / floor_ms if med is not None and floor_ms else None
+        gbs = "%.2f" % (c.nbytes / (med / 1e3) / 1e9) if (c.nbytes and med) else "—"
+        iqr = c.iqr()
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c.scenario, c.label,
+            "INVALID" if c.bad else fmt_ms(med),
+            "—" if (iqr is None or c.bad) else "%s–%s" % (fmt_ms(iqr[0]), fmt_ms(iqr[1])),
+            fmt_ms(statistics.median(c.cpu)) if c.cpu and not c.bad else "—",
+            fmt_ratio(xfloor), peer_ratio, gbs,
+            "%.1f" % (max(c.rss) / 1024) if c.rss and not c.bad else "—",
+            len(c.wall)))
+
+    row(c_floor, "—")
+    for scen in (S10, S8, S100):
+        lp = lp_of(scen)
+        for c in by[scen]:
+            if c.is_logprobe:
+                pr = "1.00× (itself)"
+            elif c.median() and lp.median():
+                pr = "%.2f×" % (c.median() / lp.median())
+            else:
+                pr = "—"
+            row(c, pr)
+    row(c_nd, "—")
+    row(c_ap, "—")
+    row(c_floor2, "—")
+
+    def ratio(a, b):
+        return a / b if (a is not None and b) else None
+
+    lp10, lp8, lp100 = lp_of(S10), lp_of(S8), lp_of(S100)
+    peer = lambda scen, i: by[scen][i]  # noqa: E731  0 classic, 1 grep -F -f, 2 rg
+    t = []
+
+    def target(name, measured, limit, ok):
+        t.append((name, measured, limit, ok))
+
+    def paired(num, den):
+        """Median of per-round ratios num_i / den_i (the two ran back to back in each round)."""
+        if num.bad or den.bad or not num.wall or len(num.wall) != len(den.wall):
+            return None
+        return statistics.median(a / b for a, b in zip(num.wall, den.wall))
+
+    def wall_target(name, num, den, limit, at_most):
+        """Verdict on the ratio of medians; the paired ratio is shown beside it as a second opinion."""
+        r = ratio(num.median(), den.median())
+        p = paired(num, den)
+        ok = r is not None and (r <= limit if at_most else r >= limit)
+        shown = fmt_ratio(r)
+        if p is not None:
+            shown += " (paired %s%s)" % (fmt_ratio(p), "" if (p <= limit if at_most else p >= limit) == ok
+                                          else ", borderline")
+        target(name, shown, ("≤ %.2f×" if at_most else "≥ %.2f×") % limit, ok)
+
+    wall_target("no new data: wall time vs floor", c_nd, c_floor, T_NODATA_WALL, True)
+    r = ratio(ir_nd, ir_floor)
+    target("no new data: instructions (Ir) vs floor", fmt_ratio(r), "≤ %.2f×" % T_NODATA_IR, r is not None and r <= T_NODATA_IR)
+    wall_target("1 MiB appended: wall time vs floor", c_ap, c_floor, T_APPEND_WALL, True)
+    wall_target("first run, 10 MiB: speed-up over the classic grep probe", peer(S10, 0), lp10, T_VS_CLASSIC, False)
+    wall_target("first run, 10 MiB: speed-up over grep -F -f", peer(S10, 1), lp10, T_VS_GREPF, False)
+    wall_target("first run, 100 MiB: speed-up over rg -F -f", peer(S100, 2), lp100, 1.0, False)
+    wall_target("first run, 8 files: speed-up over rg -F -f", peer(S8, 2), lp8, 1.0, False)
+    for c, n in ((lp100, "100 MiB"), (lp8, "8 files")):
+        rss = max(c.rss) / 1024 if c.rss and not c.bad else None
+        target("first run, %s: peak RSS" % n, "—" if rss is None else "%.1f MiB" % rss, "≤ %d MiB" % T_RSS_MIB,
+               rss is not None and rss <= T_RSS_MIB)
+    target("executable: static, stripped, size",
+           "%s, %s, %d bytes (%.2f MiB)" % ("static" if lp_static else "DYNAMIC", "stripped" if lp_stripped else "NOT stripped",
+                                           lp_size, lp_size / MIB),
+           "static, stripped, ≤ %.1f MiB" % T_SIZE_MIB, lp_static and lp_stripped and lp_size <= T_SIZE_MIB * MIB)
+
+    invalid = [c for c in fast + scan + [c_floor2] if c.bad] + ([1] if (e1 or e2) else [])
+    passed = sum(1 for x in t if x[3])
+    elapsed = time.time() - t_start
+
+    # Machine and tools.
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = "%.1f GiB" % (int(next(l for l in f if l.startswith("MemTotal")).split()[1]) / 1024 / 1024)
+    except (OSError, StopIteration):
+        pass
+    sh_real = os.path.realpath(tools["sh"])
+    dash_v = first_line(["dpkg-query", "-W", "-f", "${Package} ${Version}", os.path.basename(sh_real)]) if shutil.which("dpkg-query") else "?"
+    git = first_line(["git", "-C", REPO, "describe", "--always", "--dirty"]) if shutil.which("git") else "?"
+    machine = [
+        ("date (UTC)", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
+        ("nproc", "%d (affinity %d)" % (os.cpu_count() or 0, len(os.sched_getaffinity(0)))),
+        ("CPU", cpu),
+        ("memory", mem),
+        ("kernel", "%s %s %s" % (platform.system(), platform.release(), platform.machine())),
+        ("load average at start", "%.2f %.2f %.2f" % os.getloadavg()),
+        ("other processes' CPU use", "%s of one CPU while timing (%s just before)%s" % (
+            "?" if others is None else "%.0f%%" % (100 * others),
+            "?" if quiet_before is None else "%.0f%%" % (100 * quiet_before),
+            " — **the machine was busy: wall times are noisy, trust the CPU ms and Ir columns more**" if noisy else "")),
+        ("logprobe", "%s (`%s`, commit %s)" % (first_line([logprobe, "--version"]), os.path.relpath(logprobe, REPO)
+                                                if logprobe.startswith(REPO) else logprobe, git)),
+        ("rustc", first_line(["rustc", "--version"])),
+        ("grep", first_line([tools["grep"], "--version"])),
+        ("rg", first_line([tools["rg"], "--version"])),
+        ("sh", "%s → %s (%s)" % (tools["sh"], sh_real, dash_v)),
+        ("valgrind", first_line([tools["valgrind"], "--version"])),
+        ("python", platform.python_version()),
+        ("peers' environment", "`PATH` and `LC_ALL=%s` only" % locale),
+        ("generated logs", "digest %s… (gen_logs.py v%s, seed %d)" % (manifest["digest"][:16], gen_logs.GEN_VERSION, gen_logs.SEED)),
+    ]
+
+    md = []
+    md.append("# logprobe benchmark results\n")
+    md.append("Written by `benches/run.sh` (see `benches/README.md`); %d of %d targets met%s. "
+              "Full run took %.0f s.\n" % (passed, len(t), "" if not invalid else ", SOME MEASUREMENTS INVALID", elapsed))
+    md.append("## Machine\n")
+    md.append("| | |\n|---|---|")
+    md += ["| %s | %s |" % kv for kv in machine]
+    md.append("")
+    md.append("## Wall time\n")
+    md.append("Median of the repetitions (last column) after warm-up; page cache warm; all commands interleaved "
+              "round-robin in one run. IQR = 25th–75th percentile. CPU = user+sys of the process and its children. "
+              "× floor = median / the floor's median. *peer ÷ logprobe* = this row's median / logprobe's median in "
+              "the same scenario (above 1: logprobe is faster). GB/s = bytes in the scenario / median wall time "
+              "(start-up included). Peak RSS = largest `ru_maxrss` over the repetitions. Wall, CPU and RSS are taken by the static launcher `benches/runone.c` (clock around posix_spawn … wait4), so the harness's own memory and overhead stay out.\n")
+    md.append("| scenario | command | median ms | IQR ms | CPU ms | × floor | peer ÷ logprobe | GB/s | peak RSS MiB | runs |")
+    md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    md += rows
+    md.append("")
+    md.append("Bytes: 10 MiB case %d, 8 files %d, 100 MiB case %d, appended %d.\n" % (size_cur, size_set, size_big, size_tail))
+    md.append("## Instructions (callgrind, `--dump-instr=no`)\n")
+    md.append("| program | Ir | × floor |\n|---|--:|--:|")
+    md.append("| floor (`fn main(){}`, static) | %s | 1.00× |" % ("{:,}".format(ir_floor) if ir_floor else "error"))
+    md.append("| logprobe, no new data (8 files) | %s | %s |" % ("{:,}".format(ir_nd) if ir_nd else "error",
+                                                             fmt_ratio(ratio(ir_nd, ir_floor))))
+    md.append("")
+    md.append("## Targets\n")
+    md.append("Wall-time verdicts use the ratio of the two medians above. *paired* is the median of the "
+              "per-round ratios (the two commands ran back to back in each round), a second opinion that is less "
+              "sensitive to load bursts; *borderline* marks a target where the two disagree.\n")
+    md.append("| target | measured | limit | verdict |\n|---|---|---|---|")
+    md += ["| %s | %s | %s | %s |" % (n, m, l, pf(ok)) for n, m, l, ok in t]
+    md.append("")
+    if invalid:
+        md.append("## Invalid measurements\n")
+        for c in fast + scan + [c_floor2]:
+            if c.bad:
+                md.append("- %s / %s: %s" % (c.scenario, c.label, c.bad.replace("|", "\\|")))
+        for e in (e1, e2):
+            if e:
+                md.append("- callgrind: %s" % e)
+        md.append("")
+    md.append("## How the rows were made\n")
+    md.append("- Floor: `%s` compiled by cargo with the project's `[profile.release]` (%s) and "
+              "`RUSTFLAGS=-C target-feature=+crt-static`, the flags `scripts/build-static` uses; static, stripped, "
+              "%d bytes. It measures what exec + a static Rust start-up + exit + reaping cost here." % (
+                  FLOOR_SRC.strip(), ", ".join("%s = %s" % (k, json.dumps(v)) for k, v in profile.items()), os.path.getsize(floor)))
+    md.append("- logprobe runs as `logprobe check --preset none -f benches/patterns.txt -l <file or glob> "
+              "-s <state> --since @0 --format json --on-error fail --budget 1h`; first runs start from an empty "
+              "state directory, the other two from a copy of a state that an earlier run left. Every run's JSON is "
+              "checked: `healthy` and `scanned_bytes` equal to the bytes it had to read.")
+    md.append("- Peers run with the same patterns file (5 literals, `benches/patterns.txt`); the classic probe greps "
+              "only the canonical message. Expected exits: floor 0, classic probe 0, grep/rg 1 (no match), "
+              "logprobe 0. Before timing, each tool must find each pattern in a control file.")
+    md.append("- Logs come from `benches/gen_logs.py`: 7.x tab-separated text for the 8-file set "
+              "(`filebeat`, `filebeat.1` … `filebeat.7`, 10 MiB each) and 8.x ndjson for the 100 MiB file, with "
+              "\"Non-zero metrics in the last 30s\" lines (≈1.3 KB each) every 30 s of log time; no line holds a pattern.")
+    md.append("")
+    text = "\n".join(md)
+    with open(args.results, "w") as f:
+        f.write(text)
+    print(text)
+    print("results written to %s" % os.path.relpath(args.results), file=sys.stderr)
+    missed = [x for x in t if not x[3]]
+    if missed:
+        bar = "!" * 72
+        print("\n" + bar, file=sys.stderr)
+        print("!!! %d TARGET(S) MISSED:" % len(missed), file=sys.stderr)
+        for n, m, l, _ in missed:
+            print("!!!   FAIL  %s: measured %s, limit %s" % (n, m, l), file=sys.stderr)
+        print(bar, file=sys.stderr)
+    else:
+        print("all %d targets met" % len(t), file=sys.stderr)
+    if noisy:
+        print("!!! WARNING: other processes used %.0f%% of a CPU while timing; wall-time verdicts are unreliable, "
+              "rerun on a quiet machine" % (100 * others), file=sys.stderr)
+    if invalid:
+        print("error: some measurements are INVALID (a command did not behave as expected); see above", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
