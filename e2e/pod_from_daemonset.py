@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Turns the Filebeat DaemonSet of a rendered deploy/ manifest into a Pod that
+`podman kube play` can run on a machine without a cluster or a registry.
+
+    pod_from_daemonset.py MANIFEST --name NAME --logprobe-image IMG --filebeat-image IMG
+                          [--env NAME=VALUE ...] > pod.yaml
+
+What changes, and why; everything else (init container, probe, args, mounts,
+emptyDirs, ConfigMaps) is played as deploy/ wrote it:
+  - DaemonSet -> Pod (podman plays no DaemonSet), restartPolicy OnFailure (podman 4.3
+    restarts init containers forever under Always);
+  - the logprobe and Filebeat images -> local ones, never pulled;
+  - hostPath volumes -> emptyDir, hostNetwork dropped: leave the host alone;
+  - env taken from the API server (valueFrom) dropped: there is none;
+  - --env added to the Filebeat container (settings of the stand-in);
+  - volumes and ConfigMaps renamed NAME-<name>: podman 4.3 makes each emptyDir and
+    ConfigMap a volume named after it, which pods played side by side would share.
+"""
+import argparse
+import sys
+
+import yaml
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("manifest")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--logprobe-image", required=True)
+    parser.add_argument("--filebeat-image", required=True)
+    parser.add_argument("--env", action="append", default=[])
+    args = parser.parse_args()
+
+    with open(args.manifest) as f:
+        docs = [d for d in yaml.safe_load_all(f) if d]
+    (daemonset,) = [d for d in docs if d["kind"] == "DaemonSet"]
+    template = daemonset["spec"]["template"]
+    spec = template["spec"]
+
+    for key in ("hostNetwork", "dnsPolicy", "serviceAccountName"):
+        spec.pop(key, None)
+    spec["restartPolicy"] = "OnFailure"
+    configmaps = [d for d in docs if d["kind"] == "ConfigMap"]
+    for configmap in configmaps:
+        configmap["metadata"]["name"] = f"{args.name}-{configmap['metadata']['name']}"
+    renamed = {}
+    for volume in spec.get("volumes", []):
+        renamed[volume["name"]] = volume["name"] = f"{args.name}-{volume['name']}"
+        if "configMap" in volume:
+            volume["configMap"]["name"] = f"{args.name}-{volume['configMap']['name']}"
+        if "hostPath" in volume:
+            del volume["hostPath"]
+            volume["emptyDir"] = {}
+    for container in spec.get("initContainers", []) + spec["containers"]:
+        for mount in container.get("volumeMounts", []):
+            mount["name"] = renamed[mount["name"]]
+        if container["name"] == "filebeat":
+            container["image"] = args.filebeat_image
+            container["env"] = [e for e in container.get("env", []) if "valueFrom" not in e]
+            container["env"] += [dict(zip(("name", "value"), e.split("=", 1))) for e in args.env]
+        elif container["image"].split("/")[-1].startswith("logprobe"):
+            container["image"] = args.logprobe_image
+        else:
+            sys.exit(f"pod_from_daemonset.py: unexpected container {container['name']}")
+        container["imagePullPolicy"] = "Never"
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": args.name, "labels": template["metadata"].get("labels", {})},
+        "spec": spec,
+    }
+    yaml.safe_dump_all(configmaps + [pod], sys.stdout, sort_keys=False)
+
+
+if __name__ == "__main__":
+    main()
