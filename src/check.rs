@@ -7,16 +7,17 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cli::OnError;
-use crate::config::{self, Config, FNV_OFFSET, fnv1a};
+use crate::config::{self, Config, FNV_OFFSET, PodLogs, fnv1a};
 use crate::exit::Exit;
 use crate::incarnation;
 use crate::report::{Outcome, Status, trip_message};
-use crate::scan::{self, Cursor, Flow, Limits, Matcher};
+use crate::scan::{self, Cursor, Flow, Framing, Limits, Matcher};
 use crate::source::files::{self, Found, mtime_ns};
+use crate::source::pods;
 use crate::state::{self, FileState, State};
 use crate::timefmt;
 use crate::verdict::{self, Counter};
@@ -35,6 +36,7 @@ fn base_outcome(cfg: &Config) -> Outcome {
         matched: None,
         state: cfg.state_path.display().to_string(),
         incarnation: None,
+        silent_since: None,
         errors: Vec::new(),
         warnings: Vec::new(),
     }
@@ -116,7 +118,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
         return unhealthy(cfg, out, &trip);
     }
 
-    let (found, errors) = files::discover(&cfg.logs);
+    let (found, errors, searched) = find_sources(cfg);
     out.errors.extend(errors);
     out.files = found.len();
 
@@ -212,23 +214,97 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     if let Some(t) = &trip {
         return unhealthy(cfg, out, t);
     }
+    if let Some(limit) = cfg.max_silence_ns
+        && (out.errors.is_empty() || !found.is_empty())
+    {
+        // Growth is read from the files' modification times: no state needed.
+        let newest = found.iter().map(|f| f.mtime).max().unwrap_or(i64::MIN);
+        let since = newest.max(incarnation);
+        if now - since > limit {
+            out.status = Status::Unhealthy;
+            out.exit = Exit::Unhealthy.code();
+            out.message = format!(
+                "UNHEALTHY: no watched log has grown for {} (since {}; --max-silence {}; {} file{} watched)",
+                timefmt::format_duration(now - since),
+                timefmt::format_rfc3339(since),
+                timefmt::format_duration(limit),
+                found.len(),
+                if found.len() == 1 { "" } else { "s" }
+            );
+            out.silent_since = Some(timefmt::format_rfc3339(since));
+            return out;
+        }
+    }
     if !out.errors.is_empty() {
         let first = out.errors[0].clone();
         return could_not_check(cfg, out, first);
     }
-    out.message = healthy_message(cfg, &out, found.is_empty(), hits_so_far, out_of_time);
+    out.message = healthy_message(
+        cfg,
+        &out,
+        found.is_empty().then_some(&searched),
+        hits_so_far,
+        out_of_time,
+    );
     out
+}
+
+/// Finds the files of every source: the log paths, and the pod-log
+/// directory when asked for (or, with the filebeat preset, when no log file
+/// exists). Returns the files, the trouble met, and what was searched.
+fn find_sources(cfg: &Config) -> (Vec<Found>, Vec<String>, Vec<String>) {
+    let mut searched = cfg.logs.clone();
+    let plain: Vec<(String, Framing)> = cfg
+        .logs
+        .iter()
+        .map(|l| (l.clone(), Framing::Plain))
+        .collect();
+    let (mut found, mut errors) = files::discover(&plain);
+    let dir = match &cfg.pod_logs {
+        PodLogs::Off => return (found, errors, searched),
+        PodLogs::Fallback if !found.is_empty() => return (found, errors, searched),
+        PodLogs::Dir(d) if d.is_dir() => Ok(d.clone()),
+        PodLogs::Dir(d) => Err(format!("--pod-logs: {}: not a directory", d.display())),
+        PodLogs::Fallback | PodLogs::Auto => pods::find_dir(&pods_root(), &cfg.container),
+    };
+    match dir {
+        Ok(d) => {
+            let globs: Vec<(String, Framing)> = pods::globs(&d)
+                .into_iter()
+                .map(|g| (g, Framing::Cri))
+                .collect();
+            searched.extend(globs.iter().map(|g| g.0.clone()));
+            let (more, errs) = files::discover(&globs);
+            errors.extend(errs);
+            found.extend(more);
+            found.sort_by(files::older_first);
+        }
+        Err(e) if cfg.pod_logs == PodLogs::Fallback => {
+            errors.push(format!(
+                "no Filebeat log file ({}), and {e}",
+                crate::report::cut(&cfg.logs.join(", "), 200)
+            ));
+        }
+        Err(e) => errors.push(e),
+    }
+    (found, errors, searched)
+}
+
+/// The file-system root under which pod logs are looked for: `/`, or
+/// `$LOGPROBE_POD_ROOT` (for tests that lay out a fake node).
+fn pods_root() -> PathBuf {
+    std::env::var_os("LOGPROBE_POD_ROOT").map_or_else(|| PathBuf::from("/"), PathBuf::from)
 }
 
 fn healthy_message(
     cfg: &Config,
     out: &Outcome,
-    none_found: bool,
+    none_found: Option<&Vec<String>>,
     hits: usize,
     out_of_time: bool,
 ) -> String {
-    if none_found {
-        let list = crate::report::cut(&cfg.logs.join(", "), 300);
+    if let Some(searched) = none_found {
+        let list = crate::report::cut(&searched.join(", "), 300);
         return format!("HEALTHY: no log file found ({list}); nothing to check");
     }
     let mut m = format!(
@@ -350,6 +426,7 @@ impl FileWork<'_, '_> {
                 m,
                 &file,
                 size,
+                f.framing,
                 self.limits,
                 &mut cursor,
                 &mut |hit| counter.on_hit(hit, &path),

@@ -133,6 +133,17 @@ pub struct CheckArgs {
     /// Start of this incarnation (RFC 3339 or @<unix seconds>) [default: start of PID 1].
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
+    /// Also read this container's stderr/stdout as the kubelet stores it
+    /// (/var/log/pods/<namespace>_<pod>_<uid>/<container>/); without DIR, this pod's
+    /// directory is found by itself [default with the filebeat preset: used when no Filebeat log file exists].
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub pod_logs: Option<String>,
+    /// The container whose pod logs are read.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Fail when no watched log has grown for this long in this incarnation (e.g. 5m) [default: off].
+    #[arg(long, value_name = "DURATION")]
+    pub max_silence: Option<String>,
     /// What is printed.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,

@@ -45,6 +45,19 @@ pub const DEFAULT_MAP_WINDOW: usize = 4 << 20;
 /// A line longer than this without a newline is scanned in pieces.
 pub const DEFAULT_MAX_LINE: usize = 1 << 20;
 
+/// Where the kubelet's copy of the container's output is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodLogs {
+    /// Not read.
+    Off,
+    /// Read when no other log file exists (the filebeat preset's default).
+    Fallback,
+    /// Read from this pod's directory, found by itself.
+    Auto,
+    /// Read from this directory.
+    Dir(PathBuf),
+}
+
 /// A validated `check` configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -67,6 +80,12 @@ pub struct Config {
     /// The incarnation's start given with `--since`, in ns since the epoch;
     /// `None` means the start of PID 1.
     pub since_ns: Option<i64>,
+    /// The pod-log source.
+    pub pod_logs: PodLogs,
+    /// The container whose pod logs are read.
+    pub container: String,
+    /// Fail when no watched file has grown for this long, in nanoseconds.
+    pub max_silence_ns: Option<i64>,
     /// Output format.
     pub format: Format,
     /// Verdict when the probe cannot check.
@@ -101,9 +120,11 @@ impl Config {
         let logs: Vec<String> = if a.logs.is_empty() {
             match preset {
                 Preset::Filebeat => FILEBEAT_PATHS.iter().map(|s| s.to_string()).collect(),
+                Preset::None if a.pod_logs.is_some() => Vec::new(),
                 Preset::None => {
                     return Err(
-                        "--log: no log files given (--preset none needs at least one --log)".into(),
+                        "--log: no log files given (--preset none needs --log or --pod-logs)"
+                            .into(),
                     );
                 }
             }
@@ -172,6 +193,29 @@ impl Config {
             None => None,
             Some(s) => Some(timefmt::parse_time(s).map_err(|e| format!("--since: {e}"))?),
         };
+        let pod_logs = match &a.pod_logs {
+            Some(d) if d.is_empty() => PodLogs::Auto,
+            Some(d) => PodLogs::Dir(PathBuf::from(d)),
+            None if preset == Preset::Filebeat && a.logs.is_empty() => PodLogs::Fallback,
+            None => PodLogs::Off,
+        };
+        let container = a
+            .container
+            .clone()
+            .unwrap_or_else(|| "filebeat".to_string());
+        if container.is_empty() || container.contains('/') {
+            return Err(format!(
+                "--container: {container:?} is not a container name"
+            ));
+        }
+        let max_silence_ns = match &a.max_silence {
+            None => None,
+            Some(w) => match timefmt::parse_duration(w) {
+                Ok(0) => return Err("--max-silence: must be longer than 0".into()),
+                Ok(ns) => Some(ns),
+                Err(e) => return Err(format!("--max-silence: {e}")),
+            },
+        };
         let max_line = a.max_line.unwrap_or(DEFAULT_MAX_LINE);
         if max_line < 16 {
             return Err("--max-line: must be at least 16 bytes".into());
@@ -190,8 +234,15 @@ impl Config {
             ));
         }
 
+        let mut sources = logs.clone();
+        match &pod_logs {
+            PodLogs::Off => {}
+            PodLogs::Fallback => sources.push(format!("pods-fallback:{container}")),
+            PodLogs::Auto => sources.push(format!("pods:{container}")),
+            PodLogs::Dir(d) => sources.push(format!("pods-dir:{}", d.display())),
+        }
         let id = config_id(
-            &logs,
+            &sources,
             &patterns,
             &excepts,
             a.ignore_case,
@@ -213,6 +264,9 @@ impl Config {
             window_ns,
             budget_ns,
             since_ns,
+            pod_logs,
+            container,
+            max_silence_ns,
             format: a.format.unwrap_or(Format::Text),
             on_error: a.on_error.unwrap_or(OnError::Pass),
             map_window,

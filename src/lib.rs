@@ -12,7 +12,10 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod cri;
 pub mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod incarnation;
 pub mod install;
 pub mod report;

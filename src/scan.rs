@@ -80,8 +80,14 @@ impl Matcher {
         self.overlap
     }
 
-    fn excepted(&self, line: &[u8]) -> bool {
+    /// Whether a line holds an exception.
+    pub(crate) fn excepted(&self, line: &[u8]) -> bool {
         self.excepts.as_ref().is_some_and(|x| x.is_match(line))
+    }
+
+    /// The leftmost pattern in `hay`.
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<aho_corasick::Match> {
+        self.patterns.find(hay)
     }
 }
 
@@ -102,6 +108,20 @@ pub struct LongLine {
     pub start: u64,
     /// The line has counted, or met an exception: the rest of it is skipped.
     pub settled: bool,
+    /// In a CRI file: `offset` lies inside one physical record longer than
+    /// `max_line` (kubelet never writes one), scanned as plain text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub split_record: bool,
+}
+
+/// How a file's bytes form lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Newline-terminated lines (Filebeat's own log files).
+    Plain,
+    /// The kubelet's CRI records `<time> <stream> <P|F> <text>`: partial (`P`)
+    /// records of a stream are joined up to its next full (`F`) one.
+    Cri,
 }
 
 /// A matching line.
@@ -162,7 +182,7 @@ pub fn scan_chunk(
                 flow = on_hit(Hit {
                     line_start: ll.start,
                     pattern: mat.pattern().as_usize(),
-                    snippet: snippet(
+                    snippet: snippet_for(
                         piece,
                         mat.start(),
                         mat.end(),
@@ -212,7 +232,7 @@ pub fn scan_chunk(
         let hit = Hit {
             line_start: buf_start + (p + ls) as u64,
             pattern: mat.pattern().as_usize(),
-            snippet: snippet(line, ms - ls, me - ls, false),
+            snippet: snippet_for(line, ms - ls, me - ls, false),
         };
         if on_hit(hit) == Flow::Stop {
             cursor.offset = buf_start + (p + s) as u64;
@@ -226,6 +246,7 @@ pub fn scan_chunk(
         let mut ll = LongLine {
             start: cursor.offset,
             settled: false,
+            split_record: false,
         };
         cursor.offset = buf_start + buf.len() as u64;
         let mut flow = Flow::Continue;
@@ -236,7 +257,7 @@ pub fn scan_chunk(
             flow = on_hit(Hit {
                 line_start: ll.start,
                 pattern: mat.pattern().as_usize(),
-                snippet: snippet(tail, mat.start(), mat.end(), false),
+                snippet: snippet_for(tail, mat.start(), mat.end(), false),
             });
         }
         cursor.long_line = Some(ll);
@@ -247,7 +268,7 @@ pub fn scan_chunk(
 
 /// The part of `line` to show: from its start when the match fits in
 /// [`SNIPPET_BYTES`], else from a little before the match, marked with `…`.
-fn snippet(line: &[u8], ms: usize, me: usize, cut_before: bool) -> String {
+pub(crate) fn snippet_for(line: &[u8], ms: usize, me: usize, cut_before: bool) -> String {
     let (from, mark) = if me <= SNIPPET_BYTES / 2 || (ms < 64 && me <= SNIPPET_BYTES) {
         (0, cut_before)
     } else {
@@ -311,10 +332,12 @@ pub struct Limits {
 ///
 /// # Errors
 /// A read error on the descriptor.
+#[allow(clippy::too_many_arguments)]
 pub fn scan_file(
     m: &Matcher,
     file: &File,
     size: u64,
+    framing: Framing,
     limits: Limits,
     cursor: &mut Cursor,
     on_hit: &mut dyn FnMut(Hit) -> Flow,
@@ -323,18 +346,24 @@ pub fn scan_file(
     let mut buf = Vec::new();
     while cursor.offset < size {
         let back = match cursor.long_line {
-            Some(ll) => (m.overlap as u64).min(cursor.offset - ll.start),
-            None => 0,
+            Some(ll) if framing == Framing::Plain || ll.split_record => {
+                (m.overlap as u64).min(cursor.offset - ll.start)
+            }
+            _ => 0,
+        };
+        let chunk = match framing {
+            Framing::Plain => scan_chunk,
+            Framing::Cri => crate::cri::scan_chunk_cri,
         };
         let start = cursor.offset - back;
         let len = (size - start).min(limits.map_window as u64) as usize;
         let before = *cursor;
         let flow = match map(file, start, len) {
-            Some(map) => scan_chunk(m, &map, start, limits.max_line, cursor, on_hit),
+            Some(map) => chunk(m, &map, start, limits.max_line, cursor, on_hit),
             None => {
                 buf.resize(len, 0);
                 file.read_exact_at(&mut buf, start)?;
-                scan_chunk(m, &buf, start, limits.max_line, cursor, on_hit)
+                chunk(m, &buf, start, limits.max_line, cursor, on_hit)
             }
         };
         if flow == Flow::Stop {

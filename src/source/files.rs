@@ -14,6 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::scan::Framing;
+
 /// Suffixes of compressed files, which are skipped.
 const COMPRESSED: &[&str] = &[
     ".gz", ".zst", ".bz2", ".xz", ".lz4", ".lz", ".lzma", ".br", ".zip", ".Z", ".7z", ".tgz", ".sz",
@@ -24,6 +26,8 @@ const COMPRESSED: &[&str] = &[
 pub struct Found {
     /// Its path.
     pub path: PathBuf,
+    /// How its bytes form lines.
+    pub framing: Framing,
     /// Device.
     pub dev: u64,
     /// Inode.
@@ -51,14 +55,16 @@ pub fn is_excluded(name: &OsStr) -> bool {
 /// Finds the regular files that `patterns` name, deduplicated by device and
 /// inode, oldest data first. Missing paths are not errors (the files may not
 /// exist yet); other trouble is returned beside the files found.
-pub fn discover(patterns: &[String]) -> (Vec<Found>, Vec<String>) {
+pub fn discover(patterns: &[(String, Framing)]) -> (Vec<Found>, Vec<String>) {
     let mut paths = Vec::new();
     let mut errors = Vec::new();
-    for p in patterns {
-        expand(Path::new(p), &mut paths, &mut errors);
+    for (p, framing) in patterns {
+        let mut expanded = Vec::new();
+        expand(Path::new(p), &mut expanded, &mut errors);
+        paths.extend(expanded.into_iter().map(|e| (e, *framing)));
     }
     let mut found: Vec<Found> = Vec::with_capacity(paths.len());
-    for path in paths {
+    for (path, framing) in paths {
         let Some(name) = path.file_name() else {
             continue;
         };
@@ -71,6 +77,7 @@ pub fn discover(patterns: &[String]) -> (Vec<Found>, Vec<String>) {
                     continue;
                 }
                 found.push(Found {
+                    framing,
                     dev: m.dev(),
                     ino: m.ino(),
                     size: m.len(),
@@ -89,7 +96,7 @@ pub fn discover(patterns: &[String]) -> (Vec<Found>, Vec<String>) {
 
 /// Oldest data first: by modification time, then by the rotation scheme the
 /// name shows (for files written within one clock tick), then by name.
-fn older_first(a: &Found, b: &Found) -> Ordering {
+pub fn older_first(a: &Found, b: &Found) -> Ordering {
     a.mtime
         .cmp(&b.mtime)
         .then_with(|| rotation_rank(&a.path).cmp(&rotation_rank(&b.path)))

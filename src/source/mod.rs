@@ -1,5 +1,8 @@
 //! Where the bytes come from.
 //!
-//! - [`files`]: log files named by path or glob (Filebeat's own logs).
+//! - [`files`]: log files named by path or glob (Filebeat's own logs), and
+//!   the discovery every source goes through.
+//! - [`pods`]: the kubelet's copy of the container's stderr and stdout.
 
 pub mod files;
+pub mod pods;
