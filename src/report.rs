@@ -63,6 +63,9 @@ pub struct Outcome {
     /// Start of the incarnation (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incarnation: Option<String>,
+    /// With `--max-silence`: when a watched log last grew, if too long ago.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silent_since: Option<String>,
     /// Trouble that kept the probe from checking everything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
