@@ -111,6 +111,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
         Err(e) => return could_not_check(cfg, out, format!("state {e}")),
     };
     out.warnings.extend(loaded.warning);
+    let before = loaded.state.clone();
     let (mut st, warning) = verdict::reconcile(loaded.state, &cfg.id, incarnation);
     out.warnings.extend(warning);
 
@@ -199,7 +200,12 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     st.trip = trip.clone();
     let hits_so_far = st.hits.len();
 
-    let saved = state::save(&cfg.state_path, &state::to_bytes(&st), &loaded.raw);
+    // Unchanged (the common case): neither serialised nor written.
+    let saved = if before.as_ref() == Some(&st) {
+        Ok(false)
+    } else {
+        state::save(&cfg.state_path, &state::to_bytes(&st), &loaded.raw)
+    };
     drop(lock);
     if let Err(e) = saved {
         let why = format!("cannot save state {e}");
