@@ -30,7 +30,7 @@ cleanup() {
   # kube play builds a pause image the first time; remove it if this run made it.
   [[ $pause_existed == yes ]] || podman rmi -f $(podman images -q --filter reference=localhost/podman-pause)
   podman rm -f -t 0 "$prefix-restart"
-  podman volume rm -f $(podman volume ls -q --filter "name=$prefix") 
+  podman volume rm -f $(podman volume ls -q --filter "name=$prefix")
   podman rmi -f "$standin" ${logprobe_image:+"$logprobe_image" localhost/logprobe:latest}
   rm -rf "$tmp"
 } >/dev/null 2>&1
@@ -54,6 +54,11 @@ stuck_on_disk() { pm exec "$1" sh -c 'grep -l "all related states are finished" 
 stuck_lines_are() { [[ $(pm exec "$1" sh -c 'cat /usr/share/filebeat/logs/* | grep -c "all related states are finished"') == "$2" ]]; }
 running() { [[ $(pm inspect --format '{{.State.Status}}' "$1") == running ]]; }
 logs_rotated() { pm exec "$1" sh -c '[ "$(ls /usr/share/filebeat/logs | wc -l)" -ge 2 ]'; }
+
+# filebeat_spec POD JQ: a field of the played pod's filebeat container, raw.
+filebeat_spec() {
+  jq -r ".[] | select(.kind == \"Pod\") | .spec.containers[] | select(.name == \"filebeat\") | $2" "$tmp/$1.json"
+}
 
 # Runs the health check up to N times, 1 s apart, until the container is unhealthy;
 # prints how many runs that took (or N+1).
@@ -80,24 +85,23 @@ pm build --quiet --layers=false --timestamp 0 -f e2e/standin/Containerfile -t "$
 echo "e2e: logprobe $version ($logprobe_image), Filebeat stand-in $standin"
 
 # --- 1. kube play -------------------------------------------------------------------
-# name, manifest, stand-in log style
+# Triples: pod name, manifest, log style of the Filebeat version it runs (7 or 8).
 sources=()
 if [[ -d $shared/elastic-beats ]]; then
-  for v in 7.17.21 9.5.2; do
-    deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.$v.yaml" >"$tmp/k$v.yaml"
-    sources+=("$prefix-k${v%%.*}" "$tmp/k$v.yaml" "${v%%.*}")
-  done
+  deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.7.17.21.yaml" >"$tmp/k7.yaml"
+  deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.9.5.2.yaml" >"$tmp/k9.yaml"
+  sources+=("$prefix-k7" "$tmp/k7.yaml" 7 "$prefix-k9" "$tmp/k9.yaml" 8)
 else
   echo "  SKIPPED  deploy/kustomize on the official manifests (no $shared/elastic-beats)"
 fi
 sources+=("$prefix-example" deploy/example/filebeat-logprobe.yaml 8)
-(( ${#sources[@]} >= 3 ))
 
 for ((i = 0; i < ${#sources[@]}; i += 3)); do
   pod=${sources[i]} manifest=${sources[i + 1]} style=${sources[i + 2]}
-  [[ $style == 7 ]] || style=8
   python3 e2e/pod_from_daemonset.py "$manifest" --name "$pod" --logprobe-image "$logprobe_image" \
     --filebeat-image "$standin" --env STANDIN_STYLE="$style" >"$tmp/$pod.yaml"
+  python3 -c 'import json, sys, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)' \
+    <"$tmp/$pod.yaml" >"$tmp/$pod.json"
   pods+=("$pod")
   pm kube play --network none "$tmp/$pod.yaml" >/dev/null
 done
@@ -110,7 +114,7 @@ for pod in "${pods[@]}"; do
   # Wait out initialDelaySeconds (the health check's start period) and a first rotation.
   check "Filebeat stand-in writes and rotates its log" wait_for 30 logs_rotated "$c"
   start=$(date -d "$(pm inspect --format '{{.State.StartedAt}}' "$c" | cut -d' ' -f1-3)" +%s)
-  delay=$(python3 -c 'import sys,yaml; d=[x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"]=="Pod"][0]; print([c for c in d["spec"]["containers"] if c["name"]=="filebeat"][0]["livenessProbe"]["initialDelaySeconds"])' "$tmp/$pod.yaml")
+  delay=$(filebeat_spec "$pod" .livenessProbe.initialDelaySeconds)
   while (($(date +%s) <= start + delay)); do sleep 0.5; done
   healthy_runs=0
   for _ in 1 2 3; do pm healthcheck run "$c" >/dev/null && healthy_runs=$((healthy_runs + 1)); sleep 0.5; done
@@ -126,11 +130,10 @@ for pod in "${pods[@]}"; do
 done
 
 # --- 2. restart on failure, log dir on a volume -------------------------------------
-# Same args and probe command as the first played pod's Filebeat container.
-read_pod() { python3 -c 'import sys,yaml,shlex; d=[x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"]=="Pod"][0]; c=[c for c in d["spec"]["containers"] if c["name"]=="filebeat"][0]; print(shlex.join(eval(sys.argv[2])))' "$tmp/${pods[0]}.yaml" "$1"; }
-probe_cmd=$(read_pod 'c["livenessProbe"]["exec"]["command"]')
-retries=$(read_pod '[str(c["livenessProbe"]["failureThreshold"])]')
-eval "filebeat_args=($(read_pod 'c.get("args", [])'))"
+# Same args, probe command and failureThreshold as the first played pod's Filebeat.
+probe_cmd=$(filebeat_spec "${pods[0]}" '.livenessProbe.exec.command | @sh')
+retries=$(filebeat_spec "${pods[0]}" .livenessProbe.failureThreshold)
+mapfile -t filebeat_args < <(filebeat_spec "${pods[0]}" '.args[]')
 c=$prefix-restart
 echo "e2e: restart path ($c, health cmd: $probe_cmd)"
 pm volume create "$prefix-logs" >/dev/null
@@ -154,7 +157,6 @@ check "the probe failed $failed of $retries runs" test "$failed" = "$retries"
 wait_for 20 running "$c" || true
 pid_after=$(pm inspect --format '{{.State.Pid}}' "$c")
 check "podman restarted the container (pid $pid_before -> $pid_after)" test "$pid_after" != "$pid_before" -a "$pid_after" != 0
-wait_for 10 stuck_on_disk "$c"
 check "the old error line is still on the volume ($(stuck_on_disk "$c" | tr '\n' ' '))" stuck_on_disk "$c"
 healthy_runs=0
 for _ in 1 2 3; do pm healthcheck run "$c" >/dev/null && healthy_runs=$((healthy_runs + 1)); sleep 0.5; done
