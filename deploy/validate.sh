@@ -54,6 +54,18 @@ else
   result "control: strict schema rejects a misspelt field" ok
 fi
 
+# The logprobe image tag users get is the version this checkout builds.
+if [[ -f Cargo.toml ]]; then
+  version=$(python3 -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb"))["package"]["version"])')
+  stale=$(grep -rnoE 'image: *logprobe:[^ ]*|newTag: *"?[^" ]*' deploy --include='*.yaml' |
+    grep -vE "(logprobe:|newTag: *\"?)${version//./\\.}\$" || true)
+  if [[ -z $stale ]]; then
+    result "logprobe image tags in deploy/ are $version (Cargo.toml)" ok
+  else
+    result "logprobe image tags in deploy/ are $version (Cargo.toml)" FAIL; sed 's/^/          /' <<<"$stale"
+  fi
+fi
+
 for f in deploy/example/*.yaml; do
   validate "$f" "$f" files
 done

@@ -23,22 +23,28 @@ prefix=logprobe-e2e
 shared=${LOGPROBE_SHARED:-../shared}/manifests
 standin=localhost/$prefix-filebeat-standin:latest
 tmp=$(mktemp -d)
-pods=() logprobe_image= pause_existed=yes
+pods=() logprobe_image= pause_existed=yes failures=0
 cleanup() {
+  local rc=$?
   set +e
-  for pod in "${pods[@]}"; do podman kube down "$tmp/$pod.yaml"; done
-  # kube play builds a pause image the first time; remove it if this run made it.
-  [[ $pause_existed == yes ]] || podman rmi -f $(podman images -q --filter reference=localhost/podman-pause)
-  podman rm -f -t 0 "$prefix-restart"
-  podman volume rm -f $(podman volume ls -q --filter "name=$prefix")
-  podman rmi -f "$standin" ${logprobe_image:+"$logprobe_image" localhost/logprobe:latest}
-  rm -rf "$tmp"
-} >/dev/null 2>&1
+  if ((rc && !failures)) && [[ -s $tmp/podman.log ]]; then
+    echo "e2e: stopped (exit $rc); podman said:"
+    grep -v 'systemd connection' "$tmp/podman.log" | tail -n 20
+  fi
+  {
+    for pod in "${pods[@]}"; do podman kube down "$tmp/$pod.yaml"; done
+    # kube play builds a pause image the first time; remove it if this run made it.
+    [[ $pause_existed == yes ]] || podman rmi -f $(podman images -q --filter reference=localhost/podman-pause)
+    podman rm -f -t 0 "$prefix-restart"
+    podman volume rm -f $(podman volume ls -q --filter "name=$prefix")
+    podman rmi -f "$standin" ${logprobe_image:+"$logprobe_image" localhost/logprobe:latest}
+    rm -rf "$tmp"
+  } >/dev/null 2>&1
+}
 trap cleanup EXIT
 use_private_podman_conf "$tmp"
 [[ -n $(podman images -q --filter reference=localhost/podman-pause) ]] || pause_existed=no
 
-failures=0
 ok()   { echo "  ok    $*"; }
 fail() { echo "  FAIL  $*"; failures=$((failures + 1)); }
 check() { local what=$1; shift; if "$@" >/dev/null; then ok "$what"; else fail "$what"; fi; }
