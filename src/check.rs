@@ -119,11 +119,25 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
         return unhealthy(cfg, out, &trip);
     }
 
-    let (found, errors, searched) = find_sources(cfg);
+    let (mut found, errors, searched) = find_sources(cfg);
+    // More files than the state remembers: read only the newest, or the
+    // oldest would be forgotten after each run and read again on the next.
+    if found.len() > state::MAX_FILES {
+        out.warnings.push(format!(
+            "{} log files found; only the newest {} are read",
+            found.len(),
+            state::MAX_FILES
+        ));
+        found.drain(..found.len() - state::MAX_FILES);
+    }
     out.errors.extend(errors);
     out.files = found.len();
 
-    let deadline = started + Duration::from_nanos(cfg.budget_ns as u64);
+    // Finding files counts against the budget, but the scan always gets a
+    // share of it: a run that spent it all on finding files would make no
+    // progress, and neither would the next.
+    let budget = Duration::from_nanos(cfg.budget_ns as u64);
+    let deadline = (started + budget).max(Instant::now() + budget / 4);
     let limits = Limits {
         map_window: cfg.map_window,
         max_line: cfg.max_line,

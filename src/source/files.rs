@@ -64,6 +64,7 @@ pub fn discover(patterns: &[(String, Framing)]) -> (Vec<Found>, Vec<String>) {
         paths.extend(expanded.into_iter().map(|e| (e, *framing)));
     }
     let mut found: Vec<Found> = Vec::with_capacity(paths.len());
+    let mut identities = std::collections::HashSet::with_capacity(paths.len());
     for (path, framing) in paths {
         let Some(name) = path.file_name() else {
             continue;
@@ -73,7 +74,7 @@ pub fn discover(patterns: &[(String, Framing)]) -> (Vec<Found>, Vec<String>) {
         }
         match fs::metadata(&path) {
             Ok(m) if m.is_file() => {
-                if found.iter().any(|f| f.dev == m.dev() && f.ino == m.ino()) {
+                if !identities.insert((m.dev(), m.ino())) {
                     continue;
                 }
                 found.push(Found {
