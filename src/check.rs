@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::cli::OnError;
 use crate::config::{self, Config, FNV_OFFSET, PodLogs, fnv1a};
 use crate::exit::Exit;
-use crate::incarnation;
+use crate::incarnation::Incarnation;
 use crate::report::{Outcome, Status, trip_message};
 use crate::scan::{self, Cursor, Flow, Framing, Limits, Matcher};
 use crate::source::files::{self, Found, mtime_ns};
@@ -81,9 +81,9 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     let started = Instant::now();
     let mut out = base_outcome(cfg);
 
-    let incarnation = match cfg.since_ns {
-        Some(s) => s,
-        None => match incarnation::pid1_start_ns() {
+    let inc = match cfg.since_ns {
+        Some(s) => Incarnation::since(s),
+        None => match Incarnation::pid1() {
             Ok(s) => s,
             Err(e) => {
                 return could_not_check(
@@ -94,6 +94,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
             }
         },
     };
+    let incarnation = inc.start_ns;
     out.incarnation = Some(timefmt::format_rfc3339(incarnation));
 
     if cfg.state_path.parent() == Some(Path::new(config::DEFAULT_STATE_DIR))
@@ -103,7 +104,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     }
     let lock = match state::lock(&cfg.state_path, state::LOCK_WAIT) {
         Ok(Some(l)) => l,
-        Ok(None) => return busy(cfg, out, incarnation),
+        Ok(None) => return busy(cfg, out, &inc),
         Err(e) => return could_not_check(cfg, out, format!("state {e}")),
     };
     let loaded = match state::load(&cfg.state_path, true) {
@@ -112,7 +113,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     };
     out.warnings.extend(loaded.warning);
     let before = loaded.state.clone();
-    let (mut st, warning) = verdict::reconcile(loaded.state, &cfg.id, incarnation);
+    let (mut st, warning) = verdict::reconcile(loaded.state, &cfg.id, &inc);
     out.warnings.extend(warning);
 
     if let Some(trip) = st.trip.clone() {
@@ -354,7 +355,7 @@ fn healthy_message(
 }
 
 /// The verdict while another run holds the lock: what the state already says.
-fn busy(cfg: &Config, mut out: Outcome, incarnation: i64) -> Outcome {
+fn busy(cfg: &Config, mut out: Outcome, inc: &Incarnation) -> Outcome {
     out.warnings.push(format!(
         "another logprobe run holds the lock on {}; nothing scanned",
         cfg.state_path.display()
@@ -362,7 +363,7 @@ fn busy(cfg: &Config, mut out: Outcome, incarnation: i64) -> Outcome {
     if let Ok(state::Loaded {
         state: Some(st), ..
     }) = state::load(&cfg.state_path, false)
-        && st.incarnation == incarnation
+        && st.incarnation_id == inc.id
         && st.config == cfg.id
         && let Some(t) = &st.trip
     {

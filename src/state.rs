@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::incarnation::Incarnation;
 use crate::scan::Cursor;
 
 /// The state format written by this version.
@@ -37,8 +38,11 @@ pub struct State {
     pub version: u32,
     /// Digest of the configuration that wrote it.
     pub config: String,
-    /// Start of the incarnation it belongs to, ns since the epoch.
+    /// Start of the incarnation it belongs to, ns since the epoch (for people).
     pub incarnation: i64,
+    /// What identifies that incarnation (see [`crate::incarnation`]).
+    #[serde(default)]
+    pub incarnation_id: String,
     /// The sticky verdict, once tripped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trip: Option<Trip>,
@@ -52,11 +56,12 @@ pub struct State {
 
 impl State {
     /// An empty state for a configuration and incarnation.
-    pub fn new(config: &str, incarnation: i64) -> State {
+    pub fn new(config: &str, incarnation: &Incarnation) -> State {
         State {
             version: VERSION,
             config: config.to_string(),
-            incarnation,
+            incarnation: incarnation.start_ns,
+            incarnation_id: incarnation.id.clone(),
             trip: None,
             hits: Vec::new(),
             files: Vec::new(),
@@ -413,7 +418,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_version_check() {
-        let mut s = State::new("abc", 42);
+        let mut s = State::new("abc", &Incarnation::since(42));
         s.files.push(FileState {
             path: "/l/filebeat".into(),
             dev: 1,
@@ -443,7 +448,7 @@ mod tests {
     fn save_is_atomic_private_and_skips_unchanged() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.json");
-        let b = to_bytes(&State::new("x", 1));
+        let b = to_bytes(&State::new("x", &Incarnation::since(1)));
         assert!(save(&p, &b, &[]).unwrap());
         assert!(!save(&p, &b, &b).unwrap());
         assert_eq!(

@@ -8,12 +8,17 @@
 //! - A state from another incarnation or configuration keeps its offsets (they
 //!   describe bytes already on disk) but loses its verdict and hits.
 
+use crate::incarnation::Incarnation;
 use crate::scan::{Flow, Hit};
 use crate::state::{HitRecord, State, Trip};
 
 /// Brings a loaded state into this run's incarnation and configuration.
 /// Returns the state to work on and a warning, if something was discarded.
-pub fn reconcile(loaded: Option<State>, config: &str, incarnation: i64) -> (State, Option<String>) {
+pub fn reconcile(
+    loaded: Option<State>,
+    config: &str,
+    incarnation: &Incarnation,
+) -> (State, Option<String>) {
     let Some(mut st) = loaded else {
         return (State::new(config, incarnation), None);
     };
@@ -24,9 +29,10 @@ pub fn reconcile(loaded: Option<State>, config: &str, incarnation: i64) -> (Stat
                 .to_string(),
         );
     }
-    if st.config != config || st.incarnation != incarnation {
+    if st.config != config || st.incarnation_id != incarnation.id {
         st.config = config.to_string();
-        st.incarnation = incarnation;
+        st.incarnation = incarnation.start_ns;
+        st.incarnation_id = incarnation.id.clone();
         st.trip = None;
         st.hits.clear();
     }
@@ -135,7 +141,7 @@ mod tests {
 
     #[test]
     fn other_incarnation_drops_verdict_keeps_offsets() {
-        let mut s = State::new("c", 1);
+        let mut s = State::new("c", &Incarnation::since(1));
         s.trip = Some(Trip {
             pattern: "p".into(),
             file: "f".into(),
@@ -157,12 +163,12 @@ mod tests {
                 long_line: None,
             },
         });
-        let (r, w) = reconcile(Some(s.clone()), "c", 2);
+        let (r, w) = reconcile(Some(s.clone()), "c", &Incarnation::since(2));
         assert!(r.trip.is_none() && w.is_none());
         assert_eq!(r.files, s.files);
-        let (same, _) = reconcile(Some(s.clone()), "c", 1);
+        let (same, _) = reconcile(Some(s.clone()), "c", &Incarnation::since(1));
         assert!(same.trip.is_some());
-        let (other, w) = reconcile(Some(s), "d", 1);
+        let (other, w) = reconcile(Some(s), "d", &Incarnation::since(1));
         assert!(other.trip.is_none() && w.is_some());
     }
 }

@@ -1026,3 +1026,18 @@ fn help_and_version() {
         .expect(0)
         .stdout_has("--threshold");
 }
+
+/// Regression: the incarnation's wall-clock start, computed from two clocks,
+/// jitters by nanoseconds between runs; it must not be what identifies the
+/// incarnation, or the sticky verdict is dropped on the next run.
+#[test]
+fn sticky_with_the_default_incarnation_over_many_runs() {
+    let e = Env::new();
+    e.append("filebeat", &stuck_7x());
+    for i in 0..60 {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_logprobe"));
+        cmd.arg("-l").arg(format!("{}/filebeat*", e.logs().display())).arg("-s").arg(e.state());
+        let r = e.exec(cmd);
+        assert_eq!(r.code(), 1, "run {i}\n{}", r.context);
+    }
+}
