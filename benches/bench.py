@@ -234,6 +234,28 @@ def rounds(cases, ctx, n, timed, label):
 FLOOR_SRC = "fn main() {}\n"
 
 
+def build_static_flags():
+    """The target triple and RUSTFLAGS that scripts/build-static uses, so the floor is built alike."""
+    import re
+    target, rustflags = None, "-C target-feature=+crt-static"
+    try:
+        with open(os.path.join(REPO, "scripts", "build-static")) as f:
+            text = f.read()
+        m = re.search(r"RUSTFLAGS='([^']*)'", text) or re.search(r'RUSTFLAGS="([^"$]*)"', text)
+        if m:
+            rustflags = m.group(1)
+        m = re.search(r"\$\{LOGPROBE_TARGET:-([^}]+)\}", text)
+        if m:
+            target = m.group(1)
+    except OSError:
+        pass
+    target = os.environ.get("LOGPROBE_TARGET") or target
+    if not target:
+        out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+        target = [l.split()[1] for l in out.splitlines() if l.startswith("host:")][0]
+    return target, rustflags
+
+
 def build_floor(workdir, cargo_toml):
     """Builds `fn main() {}` with the project's release profile and the same static flags."""
     d = os.path.join(workdir, "floor")
@@ -246,23 +268,32 @@ def build_floor(workdir, cargo_toml):
     except (ImportError, OSError, ValueError):
         pass
 
-    def val(v):
-        return json.dumps(v) if not isinstance(v, bool) else ("true" if v else "false")
+    def key(k):
+        return k if k.replace("-", "").replace("_", "").isalnum() else json.dumps(k)
 
-    prof = "".join("%s = %s\n" % (k, val(v)) for k, v in profile.items())
+    def val(v):
+        """A TOML value (inline tables for nested ones, as `[profile.release.package.*]` needs)."""
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, dict):
+            return "{ " + ", ".join("%s = %s" % (key(k), val(x)) for k, x in v.items()) + " }"
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        return json.dumps(v)
+
+    prof = "".join("%s = %s\n" % (key(k), val(v)) for k, v in profile.items())
     with open(os.path.join(d, "Cargo.toml"), "w") as f:
         f.write('[package]\nname = "floor"\nversion = "0.0.0"\nedition = "2021"\n\n'
                 "[workspace]\n\n[profile.release]\n" + prof)
     with open(os.path.join(d, "src", "main.rs"), "w") as f:
         f.write(FLOOR_SRC)
-    host = [l.split()[1] for l in subprocess.run(["rustc", "-vV"], capture_output=True, text=True,
-                                                    check=True).stdout.splitlines() if l.startswith("host:")][0]
-    env = dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static", CARGO_TARGET_DIR=os.path.join(d, "target"))
-    r = subprocess.run(["cargo", "build", "--quiet", "--offline", "--release", "--target", host],
+    target, rustflags = build_static_flags()
+    env = dict(os.environ, RUSTFLAGS=rustflags, CARGO_TARGET_DIR=os.path.join(d, "target"))
+    r = subprocess.run(["cargo", "build", "--quiet", "--offline", "--release", "--target", target],
                        cwd=d, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         die("building the floor failed:\n" + r.stderr)
-    return os.path.join(d, "target", host, "release", "floor"), profile
+    return os.path.join(d, "target", target, "release", "floor"), profile, target, rustflags
 
 
 # ---------------------------------------------------------------- data
@@ -405,7 +436,7 @@ def main():
 
     global RUNONE
     RUNONE = build_runone(work)
-    floor, profile = build_floor(work, os.path.join(REPO, "Cargo.toml"))
+    floor, profile, floor_target, floor_flags = build_floor(work, os.path.join(REPO, "Cargo.toml"))
     lp_static, lp_stripped = elf_facts(logprobe)
     fl_static, _ = elf_facts(floor)
     if not fl_static:
@@ -660,7 +691,12 @@ def main():
         pass
     sh_real = os.path.realpath(tools["sh"])
     dash_v = first_line(["dpkg-query", "-W", "-f", "${Package} ${Version}", os.path.basename(sh_real)]) if shutil.which("dpkg-query") else "?"
-    git = first_line(["git", "-C", REPO, "describe", "--always", "--dirty"]) if shutil.which("git") else "?"
+    git = "?"
+    if shutil.which("git"):
+        git = first_line(["git", "-C", REPO, "log", "-1", "--format=%h", "--", "src", "Cargo.toml", "Cargo.lock"])
+        if subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
+                          capture_output=True, text=True).stdout.strip():
+            git += " + uncommitted changes in src/"
     machine = [
         ("date (UTC)", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
         ("nproc", "%d (affinity %d)" % (os.cpu_count() or 0, len(os.sched_getaffinity(0)))),
@@ -672,7 +708,7 @@ def main():
             "?" if others is None else "%.0f%%" % (100 * others),
             "?" if quiet_before is None else "%.0f%%" % (100 * quiet_before),
             " — **the machine was busy: wall times are noisy, trust the CPU ms and Ir columns more**" if noisy else "")),
-        ("logprobe", "%s (`%s`, commit %s)" % (first_line([logprobe, "--version"]), os.path.relpath(logprobe, REPO)
+        ("logprobe", "%s (`%s`, sources of commit %s)" % (first_line([logprobe, "--version"]), os.path.relpath(logprobe, REPO)
                                                 if logprobe.startswith(REPO) else logprobe, git)),
         ("rustc", first_line(["rustc", "--version"])),
         ("grep", first_line([tools["grep"], "--version"])),
@@ -727,9 +763,10 @@ def main():
         md.append("")
     md.append("## How the rows were made\n")
     md.append("- Floor: `%s` compiled by cargo with the project's `[profile.release]` (%s) and "
-              "`RUSTFLAGS=-C target-feature=+crt-static`, the flags `scripts/build-static` uses; static, stripped, "
+              "`--target %s` with `RUSTFLAGS='%s'`, the target and flags `scripts/build-static` uses; static, stripped, "
               "%d bytes. It measures what exec + a static Rust start-up + exit + reaping cost here." % (
-                  FLOOR_SRC.strip(), ", ".join("%s = %s" % (k, json.dumps(v)) for k, v in profile.items()), os.path.getsize(floor)))
+                  FLOOR_SRC.strip(), ", ".join("%s = %s" % (k, json.dumps(v)) for k, v in profile.items()),
+                  floor_target, floor_flags, os.path.getsize(floor)))
     md.append("- logprobe runs as `logprobe check --preset none -f benches/patterns.txt -l <file or glob> "
               "-s <state> --since @0 --format json --on-error fail --budget 1h`; first runs start from an empty "
               "state directory, the other two from a copy of a state that an earlier run left. Every run's JSON is "

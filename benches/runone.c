@@ -6,7 +6,9 @@
  *
  * Writes "wall_ns exit_code maxrss_kib utime_us stime_us" to RESULT_FILE.
  * exit_code is 128+N when the command died of signal N, 127 when it could
- * not be started.
+ * not be started. A command still running after RUNONE_TIMEOUT seconds
+ * (default 120) is killed (exit_code 137), so a hung tool cannot hang the
+ * benchmark.
  *
  * Why a separate static launcher: on exec, Linux carries the high-water RSS
  * of the pre-exec address space into the child's ru_maxrss. Spawned straight
@@ -16,15 +18,26 @@
  * overhead out of the measured interval.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char **environ;
+
+static volatile pid_t child = 0;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    if (child > 0)
+        kill(child, SIGKILL);
+}
 
 static long long now_ns(void) {
     struct timespec ts;
@@ -43,17 +56,28 @@ int main(int argc, char **argv) {
     posix_spawn_file_actions_addopen(&fa, 1, argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: wait4 returns EINTR */
+    const char *limit = getenv("RUNONE_TIMEOUT");
+    unsigned secs = limit ? (unsigned)atoi(limit) : 120;
+
     pid_t pid;
-    int status = 0, code;
+    int status = 0, code = 127;
     struct rusage ru = {0};
+    alarm(secs);
     long long t0 = now_ns();
     int err = posix_spawn(&pid, argv[4], &fa, NULL, &argv[4], environ);
-    if (err == 0 && wait4(pid, &status, 0, &ru) == pid) {
-        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    } else {
-        code = 127;
+    if (err == 0) {
+        child = pid;
+        pid_t r;
+        while ((r = wait4(pid, &status, 0, &ru)) < 0 && errno == EINTR)
+            ;
+        if (r == pid)
+            code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     long long t1 = now_ns();
+    alarm(0);
 
     FILE *f = fopen(argv[1], "w");
     if (!f) {
