@@ -170,6 +170,8 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
         }
         if out_of_time || counter.trip.is_some() || Instant::now() >= deadline {
             out_of_time |= counter.trip.is_none();
+            let done = prev.map_or(0, |i| st.files[i].cursor.offset);
+            out.pending_bytes += f.size.saturating_sub(done);
             if let Some(i) = prev {
                 kept.push(st.files[i].clone());
             }
