@@ -118,7 +118,7 @@ fn op() -> impl Strategy<Value = (Op, u32)> {
         1 => any::<bool>().prop_map(|crash| Op::Restart { crash }),
         1 => Just(Op::Sleep),
     ];
-    (op, 1u32..2500)
+    (op, prop_oneof![1 => Just(0u32), 3 => 1u32..2500])
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -182,6 +182,8 @@ struct Model {
     /// Index of the file Filebeat writes.
     current: usize,
     pending: Vec<u8>,
+    /// The day and index of the last 8.x file name.
+    last_v8: Option<(String, u32)>,
     seq: u32,
     now: i64,
     since: i64,
@@ -255,6 +257,7 @@ impl Model {
             files: Vec::new(),
             current: 0,
             pending: Vec::new(),
+            last_v8: None,
             seq: 0,
             now: T0,
             since: T0,
@@ -285,17 +288,16 @@ impl Model {
                     .chars()
                     .filter(char::is_ascii_digit)
                     .collect();
-                let mut n = 0;
-                loop {
-                    let name = if n == 0 {
-                        format!("filebeat-{date}.ndjson")
-                    } else {
-                        format!("filebeat-{date}-{n}.ndjson")
-                    };
-                    if !self.files.iter().any(|f| f.name.as_deref() == Some(&name)) {
-                        break name;
-                    }
-                    n += 1;
+                // The next index of the day, never one freed by a deletion.
+                let n = match &self.last_v8 {
+                    Some((d, n)) if *d == date => n + 1,
+                    _ => 0,
+                };
+                self.last_v8 = Some((date.clone(), n));
+                if n == 0 {
+                    format!("filebeat-{date}.ndjson")
+                } else {
+                    format!("filebeat-{date}-{n}.ndjson")
                 }
             }
         };
@@ -540,7 +542,13 @@ impl Model {
     }
 
     fn apply(&mut self, op: &Op, dt_ms: u32) -> Result<(), TestCaseError> {
-        let dt = i64::from(dt_ms) * MS * if matches!(op, Op::Sleep) { 20 } else { 1 };
+        let dt = match op {
+            Op::Sleep => i64::from(dt_ms) * 20 * MS,
+            // A truncated file's time always moves on, so that it is never
+            // taken for unchanged (same size, same time) once rewritten.
+            Op::CopyTruncate => i64::from(dt_ms.max(1)) * MS,
+            _ => i64::from(dt_ms) * MS,
+        };
         self.now += dt;
         self.log.push(format!("t={} {op:?}", (self.now - T0) / MS));
         match op {
