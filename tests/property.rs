@@ -1,6 +1,8 @@
 //! Property tests: a model of Filebeat writing its log (lines cut into
 //! arbitrary writes), rotating it by rename (7.x) or by new file (8.x),
-//! copytruncate, deleting beyond keepfiles and restarting (a new incarnation:
+//! logrotate's copytruncate (with 7.x names the copy is `filebeat.1`, which
+//! the probe watches: what it read of the original must not count again),
+//! deleting beyond keepfiles and restarting (a new incarnation:
 //! rotate on startup, `--since` moves on), with probe runs
 //! (`check::check_at`, tiny map windows and line bounds) at arbitrary points.
 //!
@@ -78,7 +80,7 @@ enum Op {
     Write { line: Option<LineSpec>, n: u16 },
     /// Filebeat's own rotation.
     Rotate,
-    /// logrotate's copytruncate: the copy goes to an unwatched name.
+    /// logrotate's copytruncate (see `Model::copy_truncate`).
     CopyTruncate,
     /// Filebeat restarts: a new incarnation; a crash leaves a partial line.
     Restart { crash: bool },
@@ -326,24 +328,7 @@ impl Model {
     fn rotate(&mut self) {
         match self.scheme {
             Scheme::V7 => {
-                // filebeat.{keep-1} is deleted, filebeat.N → filebeat.N+1, filebeat → filebeat.1.
-                let live: Vec<usize> = (0..self.files.len())
-                    .filter(|&i| self.files[i].name.is_some())
-                    .collect();
-                for &i in &live {
-                    let name = self.files[i].name.clone().unwrap();
-                    let n: usize = match name.strip_prefix("filebeat.") {
-                        Some(n) => n.parse().unwrap(),
-                        None => 0,
-                    };
-                    if n + 1 >= self.case.keep {
-                        self.delete(i);
-                    } else {
-                        let to = format!("filebeat.{}", n + 1);
-                        fs::rename(self.path(&name), self.path(&to)).unwrap();
-                        self.files[i].name = Some(to);
-                    }
-                }
+                self.shift_7x(None);
                 self.open_new();
             }
             Scheme::V8 => {
@@ -358,6 +343,64 @@ impl Model {
                 }
             }
         }
+    }
+
+    /// The 7.x rename chain, oldest first so no name is overwritten:
+    /// filebeat.{keep-1} is deleted, filebeat.N → filebeat.N+1, filebeat →
+    /// filebeat.1 (unless it is `except`).
+    fn shift_7x(&mut self, except: Option<usize>) {
+        let live: Vec<usize> = (0..self.files.len())
+            .filter(|&i| self.files[i].name.is_some() && Some(i) != except)
+            .collect();
+        for &i in &live {
+            let name = self.files[i].name.clone().unwrap();
+            let n: usize = match name.strip_prefix("filebeat.") {
+                Some(n) => n.parse().unwrap(),
+                None => 0,
+            };
+            if n + 1 >= self.case.keep {
+                self.delete(i);
+            } else {
+                let to = format!("filebeat.{}", n + 1);
+                fs::rename(self.path(&name), self.path(&to)).unwrap();
+                self.files[i].name = Some(to);
+            }
+        }
+    }
+
+    /// logrotate's copytruncate. 7.x: the chain shifts, the current file is
+    /// copied to filebeat.1 (a new inode, which the probe reads) and
+    /// truncated. 8.x: the copy goes to an unwatched (compressed) name.
+    fn copy_truncate(&mut self) {
+        let i = self.current;
+        let name = self.files[i].name.clone().unwrap();
+        let path = self.path(&name);
+        if self.scheme == Scheme::V7 {
+            self.shift_7x(Some(i));
+            let copy = self.path("filebeat.1");
+            fs::write(&copy, &self.files[i].data).unwrap();
+            set_mtime(&copy, self.now);
+            // The copy holds older data than what the original gets next.
+            let f = &self.files[i];
+            let copied = MFile {
+                name: Some("filebeat.1".into()),
+                data: f.data.clone(),
+                seen: f.seen,
+                incarnation: f.incarnation,
+            };
+            self.files.insert(i, copied);
+            self.current = i + 1;
+        }
+        let i = self.current;
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        set_mtime(&path, self.now);
+        self.files[i].data.clear();
+        self.files[i].seen = 0;
     }
 
     fn write(&mut self, n: usize) {
@@ -571,20 +614,7 @@ impl Model {
                 self.write(n);
             }
             Op::Rotate => self.rotate(),
-            Op::CopyTruncate => {
-                let i = self.current;
-                let name = self.files[i].name.clone().unwrap();
-                let path = self.path(&name);
-                OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .unwrap()
-                    .set_len(0)
-                    .unwrap();
-                set_mtime(&path, self.now);
-                self.files[i].data.clear();
-                self.files[i].seen = 0;
-            }
+            Op::CopyTruncate => self.copy_truncate(),
             Op::Restart { crash } => {
                 if !crash {
                     self.write(self.pending.len());
