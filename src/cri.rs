@@ -212,32 +212,25 @@ pub fn scan_chunk_cri(
                     return Flow::Stop;
                 }
             }
-            None => match look_ahead(buf, rec_end, stream, rec_start, max_line) {
-                Ahead::Complete => {
-                    pending = Some(Pending {
-                        stream,
-                        start: buf_start + rec_start as u64,
-                        text: text.to_vec(),
-                        settled: false,
-                        long: false,
-                    });
-                }
-                Ahead::Incomplete { last, huge_tail } => {
-                    let span = huge_tail.map_or(last, |_| buf.len()) - rec_start;
-                    if span < max_line && huge_tail.is_none() {
+            None => {
+                if let Ahead::Incomplete { last, huge_tail } =
+                    look_ahead(buf, rec_end, stream, rec_start, max_line)
+                {
+                    if huge_tail.is_none() && last - rec_start < max_line {
                         // Wait for the rest of the line, rereading from its start.
                         return Flow::Continue;
                     }
-                    pending = Some(Pending {
-                        stream,
-                        start: buf_start + rec_start as u64,
-                        text: text.to_vec(),
-                        settled: false,
-                        long: false,
-                    });
+                    // Too long to wait for: scanned in pieces up to its last record here.
                     stop_after = Some(last);
                 }
-            },
+                pending = Some(Pending {
+                    stream,
+                    start: buf_start + rec_start as u64,
+                    text: text.to_vec(),
+                    settled: false,
+                    long: false,
+                });
+            }
         }
         if stop_after == Some(rec_start) {
             break;

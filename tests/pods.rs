@@ -62,6 +62,14 @@ impl Node {
             .unwrap();
         f.write_all(data.as_bytes()).unwrap();
     }
+    fn set_mtime(&self, name: &str, t: SystemTime) {
+        File::options()
+            .write(true)
+            .open(self.dir().join(name))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
     fn size(&self, name: &str) -> u64 {
         fs::metadata(self.dir().join(name)).unwrap().len()
     }
@@ -90,6 +98,15 @@ impl Node {
         let (code, v, _) = self.run(&args);
         (code, v)
     }
+}
+
+/// `--since=@<now − secs>`.
+fn since_ago(secs: u64) -> String {
+    let t = SystemTime::now() - Duration::from_secs(secs);
+    format!(
+        "--since=@{}",
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs()
+    )
 }
 
 #[test]
@@ -172,20 +189,9 @@ fn kubelet_rotation_and_container_restarts() {
     // The container restarts: a new incarnation writes 1.log; the old files are older than it.
     let old = SystemTime::now() - Duration::from_secs(60);
     for f in ["0.log", "0.log.20261126-100000"] {
-        File::options()
-            .write(true)
-            .open(n.dir().join(f))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        n.set_mtime(f, old);
     }
-    let since = format!(
-        "--since=@{}",
-        (SystemTime::now() - Duration::from_secs(30))
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    );
+    let since = since_ago(30);
     n.append("1.log", &cri("stderr", "F", "starting again"));
     let (code, v, _) = n.run(&[since.as_str()]);
     assert_eq!(code, 0, "{v:?}");
@@ -225,19 +231,8 @@ fn silence_trips_and_clears() {
     let n = Node::new(true);
     n.append("0.log", &cri("stderr", "F", "metrics"));
     let ten_min_ago = SystemTime::now() - Duration::from_secs(600);
-    File::options()
-        .write(true)
-        .open(n.dir().join("0.log"))
-        .unwrap()
-        .set_modified(ten_min_ago)
-        .unwrap();
-    let since = format!(
-        "--since=@{}",
-        (SystemTime::now() - Duration::from_secs(3600))
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    );
+    n.set_mtime("0.log", ten_min_ago);
+    let since = since_ago(3600);
     let (code, v, _) = n.run(&[since.as_str(), "--max-silence", "5m"]);
     assert_eq!(code, 1, "{v}");
     let msg = v["message"].as_str().unwrap();
@@ -252,19 +247,8 @@ fn silence_trips_and_clears() {
     let (code, v, _) = n.run(&[since.as_str(), "--max-silence", "5m"]);
     assert_eq!(code, 0, "{v}");
     // A recent start counts as growth: silence is measured within the incarnation.
-    File::options()
-        .write(true)
-        .open(n.dir().join("0.log"))
-        .unwrap()
-        .set_modified(ten_min_ago)
-        .unwrap();
-    let recent = format!(
-        "--since=@{}",
-        (SystemTime::now() - Duration::from_secs(60))
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    );
+    n.set_mtime("0.log", ten_min_ago);
+    let recent = since_ago(60);
     assert_eq!(n.run(&[recent.as_str(), "--max-silence", "5m"]).0, 0);
     assert_eq!(n.run(&[recent.as_str(), "--max-silence", "30s"]).0, 1);
 }
