@@ -408,22 +408,36 @@ impl FileWork<'_, '_> {
         }
         let (size, mtime) = (meta.len(), mtime_ns(&meta));
         let head = read_head(&file, size)?;
+        let same_start = |e: &FileState| {
+            (e.fp_len as usize) <= head.len()
+                && fnv1a(&head[..e.fp_len as usize], FNV_OFFSET) == e.fp
+        };
         let prev = known
             .iter()
             .find(|e| e.dev == meta.dev() && e.ino == meta.ino());
         let mut cursor = match prev {
-            Some(e)
-                if (e.fp_len as usize) <= head.len()
-                    && fnv1a(&head[..e.fp_len as usize], FNV_OFFSET) == e.fp =>
-            {
+            Some(e) if same_start(e) => {
                 if size < e.cursor.offset {
                     Cursor::default()
                 } else {
                     e.cursor
                 }
             }
-            // A new file, a reused inode, or one truncated and rewritten.
-            _ => Cursor::default(),
+            // A new file, a reused inode, or one truncated and rewritten; or
+            // a copy of a file read before (logrotate's copytruncate copies,
+            // then truncates): what was read of the original is not read
+            // again. Only a whole fingerprint tells a copy from a file that
+            // merely begins alike.
+            _ => known
+                .iter()
+                .filter(|e| {
+                    e.fp_len as usize == FINGERPRINT_BYTES
+                        && e.cursor.offset <= size
+                        && same_start(e)
+                })
+                .map(|e| e.cursor)
+                .max_by_key(|c| c.offset)
+                .unwrap_or_default(),
         };
         let path = f.path.display().to_string();
         let mut examined = size;
