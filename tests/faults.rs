@@ -276,7 +276,8 @@ fn rotate_7x(logs: &Path) {
 /// pieces, rotating by rename, and plants stuck lines on request.
 struct Writer {
     stop: Arc<AtomicBool>,
-    /// Set to a line id to plant; the writer clears it and records when it was complete.
+    /// Set to a line id to plant; the writer clears it and, once the line is
+    /// whole on disk, records when the write of its last piece began.
     plant: Arc<Mutex<Option<String>>>,
     planted: Arc<Mutex<Vec<(String, Instant)>>>,
     handle: Option<thread::JoinHandle<()>>,
@@ -303,14 +304,17 @@ impl Writer {
                 let bytes = line.as_bytes();
                 let cut1 = rng.below(bytes.len() as u64) as usize;
                 let cut2 = cut1 + rng.below((bytes.len() - cut1) as u64) as usize;
+                let mut last_write = Instant::now();
                 for piece in [&bytes[..cut1], &bytes[cut1..cut2], &bytes[cut2..]] {
-                    append(&logs.join("filebeat"), piece);
                     if rng.below(4) == 0 {
                         thread::sleep(Duration::from_micros(rng.below(300)));
                     }
+                    last_write = Instant::now();
+                    append(&logs.join("filebeat"), piece);
                 }
                 if let Some(id) = planting {
-                    d.lock().unwrap().push((id, Instant::now()));
+                    // No run can have the whole line before its last piece's write began.
+                    d.lock().unwrap().push((id, last_write));
                 }
                 size += bytes.len();
                 if size > 16 << 10 {
@@ -328,7 +332,8 @@ impl Writer {
         }
     }
 
-    /// Plants a stuck line and waits until it is complete on disk.
+    /// Plants a stuck line and waits until it is complete on disk; returns
+    /// when the write of its last piece began (no run can have it earlier).
     fn plant(&self, id: &str) -> Instant {
         *self.plant.lock().unwrap() = Some(id.to_string());
         loop {

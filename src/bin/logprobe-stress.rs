@@ -119,7 +119,7 @@ impl Rng {
 struct Plant {
     id: String,
     incarnation: u32,
-    /// When the whole line was on disk.
+    /// When its writing began.
     at: Instant,
     detected: Option<Instant>,
 }
@@ -315,13 +315,14 @@ fn writer_thread(
             plants += 1;
             let id = format!("stuck-{index}-{plants}");
             let line = w.format(Some(&id));
-            w.write_line(&line, &mut rng)?;
+            // Recorded first, so a probe that finds the line finds the record.
             pod.lock().unwrap().plants.push(Plant {
                 id,
                 incarnation,
                 at: Instant::now(),
                 detected: None,
             });
+            w.write_line(&line, &mut rng)?;
         } else {
             let line = w.format(None);
             w.write_line(&line, &mut rng)?;
