@@ -712,3 +712,48 @@ proptest! {
         run_case(Scheme::V8, case)?;
     }
 }
+
+/// Cases the model found, kept as plain examples.
+mod examples {
+    use super::*;
+
+    fn case(threshold: u32) -> Case {
+        Case {
+            keep: 5,
+            threshold,
+            window_ms: None,
+            ignore_case: false,
+            max_line: 64,
+            window_extra: 0,
+            ops: Vec::new(),
+        }
+    }
+
+    /// A file that begins like another one still on disk is not its copy:
+    /// its lines are read, though its first 1 KiB matches the other's.
+    #[test]
+    fn a_file_beginning_like_another_is_read_whole() {
+        let root = tmp_root();
+        let logs = root.path().join("logs");
+        fs::create_dir_all(&logs).unwrap();
+        fs::create_dir_all(root.path().join("state")).unwrap();
+        let cfg = config(&case(1), root.path(), T0);
+        let benign: Vec<u8> = (0..64)
+            .flat_map(|_| b"L000000 bb a bb bb a\n".to_vec())
+            .collect();
+        fs::write(logs.join("filebeat.1"), &benign).unwrap();
+        set_mtime(&logs.join("filebeat.1"), T0 + MS);
+        let out = check::check_at(&cfg, T0 + 2 * MS);
+        assert_eq!(out.status, Status::Healthy, "{out:?}");
+        // The same first 1 KiB, then a stuck line before the other's end.
+        let mut data = benign[..1050].to_vec();
+        data.extend_from_slice(b"\nL000001 STUCK\n");
+        let at = data.len() - b"L000001 STUCK\n".len();
+        data.extend_from_slice(&benign);
+        fs::write(logs.join("filebeat"), &data).unwrap();
+        set_mtime(&logs.join("filebeat"), T0 + 3 * MS);
+        let out = check::check_at(&cfg, T0 + 4 * MS);
+        assert_eq!(out.status, Status::Unhealthy, "{out:?}");
+        assert_eq!(out.matched.unwrap().offset, at as u64);
+    }
+}
