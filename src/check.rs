@@ -4,6 +4,7 @@
 //! is written only after the scan, so a run killed at any moment leaves the
 //! previous state, and the next run rereads instead of skipping.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
@@ -154,6 +155,8 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
     let mut out_of_time = false;
 
+    let sizes: HashMap<(u64, u64), u64> =
+        found.iter().map(|f| ((f.dev, f.ino), f.size)).collect();
     for f in &found {
         let prev = st
             .files
@@ -179,6 +182,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
         }
         let mut work = FileWork {
             cfg,
+            sizes: &sizes,
             incarnation,
             limits,
             deadline,
@@ -379,6 +383,8 @@ fn busy(cfg: &Config, mut out: Outcome, inc: &Incarnation) -> Outcome {
 /// Scans one file; collects what the run learns about it.
 struct FileWork<'a, 'c> {
     cfg: &'a Config,
+    /// Size of each file found this run, by device and inode.
+    sizes: &'a HashMap<(u64, u64), u64>,
     incarnation: i64,
     limits: Limits,
     deadline: Instant,
@@ -426,13 +432,17 @@ impl FileWork<'_, '_> {
             // A new file, a reused inode, or one truncated and rewritten; or
             // a copy of a file read before (logrotate's copytruncate copies,
             // then truncates): what was read of the original is not read
-            // again. Only a whole fingerprint tells a copy from a file that
-            // merely begins alike.
+            // again. A copy has the original's whole fingerprint, and the
+            // original is gone or shorter than what was read of it.
             _ => known
                 .iter()
                 .filter(|e| {
                     e.fp_len as usize == FINGERPRINT_BYTES
                         && e.cursor.offset <= size
+                        && self
+                            .sizes
+                            .get(&(e.dev, e.ino))
+                            .is_none_or(|&now| now < e.cursor.offset)
                         && same_start(e)
                 })
                 .map(|e| e.cursor)

@@ -167,6 +167,10 @@ struct MFile {
     /// Its length at the last run: the probe tells a copy of it from a new
     /// file by its first 1 KiB, so only when it had that much.
     run_len: usize,
+    /// For a copy: the original's `id` and `seen`, settled at the next run.
+    source: Option<(usize, usize)>,
+    /// Unique, stable across insertions.
+    id: usize,
     /// The incarnation that wrote it.
     incarnation: usize,
 }
@@ -323,6 +327,8 @@ impl Model {
             data: Vec::new(),
             seen: 0,
             run_len: 0,
+            source: None,
+            id: self.files.len(),
             incarnation: self.incarnation,
         });
         self.current = self.files.len() - 1;
@@ -394,14 +400,16 @@ impl Model {
             let copied = MFile {
                 name: Some("filebeat.1".into()),
                 data: f.data.clone(),
-                // A copy of less than 1 KiB looks new to the probe and is
-                // read again: a known limit, modelled rather than expected away.
-                seen: if f.run_len >= FINGERPRINT_BYTES {
-                    f.seen
-                } else {
-                    0
-                },
+                seen: 0,
                 run_len: 0,
+                // The probe takes it for a copy when the original had its
+                // whole 1 KiB fingerprint at the last run, and is gone or
+                // shorter than that run's offset at the next: then what was
+                // read of the original is not read again. Otherwise the copy
+                // looks new and is read whole: a known limit, modelled
+                // rather than expected away.
+                source: (f.run_len >= FINGERPRINT_BYTES).then_some((f.id, f.seen)),
+                id: self.files.len(),
                 incarnation: f.incarnation,
             };
             self.files.insert(i, copied);
@@ -463,6 +471,14 @@ impl Model {
     /// What a run learns: every complete line not yet seen, in write order.
     fn observe(&mut self) {
         let (max_line, ic) = (self.case.max_line, self.case.ignore_case);
+        for c in 0..self.files.len() {
+            if let Some((id, seen)) = self.files[c].source.take() {
+                let o = self.files.iter().find(|f| f.id == id).unwrap();
+                if o.name.is_none() || o.data.len() < seen {
+                    self.files[c].seen = seen;
+                }
+            }
+        }
         for f in &mut self.files {
             f.run_len = f.data.len();
         }
