@@ -281,7 +281,11 @@ pub fn options(data: &[u8]) {
         std::fs::write(&path, pf).expect("write the patterns file");
         check.patterns_file = Some(path);
     }
-    match Config::from_args(&check) {
+    let config = Config::from_args(&check);
+    if let Some(p) = &check.patterns_file {
+        let _ = std::fs::remove_file(p);
+    }
+    match config {
         Err(e) => {
             assert!(!e.is_empty(), "an empty error");
             assert!(

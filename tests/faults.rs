@@ -362,9 +362,9 @@ struct Finished {
 ///
 /// Pass: at least `LOGPROBE_FAULT_KILLS` (default 1000) runs are killed
 /// mid-run; after every kill the state file parses (never half-written);
-/// with `--threshold 2`, every run that finished before the second stuck
-/// line of its incarnation was on disk exited 0 (a first stuck line counted
-/// twice would trip: a doubled trip), every run that exited 1 names the
+/// with `--threshold 2`, every run that finished before the last write of
+/// the second stuck line of its incarnation began exited 0 (a first stuck
+/// line counted twice would trip: a doubled trip), every run that exited 1 names the
 /// second stuck line (count 2), and an undisturbed run at the end of each
 /// incarnation exits 1 naming it (no missed trip).
 #[test]
@@ -721,7 +721,7 @@ fn state_directory_trouble_is_reported_per_on_error() {
 /// changes every six waves.
 ///
 /// Pass: the state always parses; every run exits 0 or 1; a run that ended
-/// before the incarnation's stuck line was on disk exits 0; every run that
+/// before the last write of the incarnation's stuck line began exits 0; every run that
 /// exits 1 names that line; and after a wave that planted it, an
 /// undisturbed run exits 1 naming it.
 #[test]
