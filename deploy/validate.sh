@@ -2,13 +2,16 @@
 # Validates what deploy/ gives users, offline, against the Kubernetes OpenAPI schema
 # with kubernetes-validate --strict (unknown fields fail), for the oldest and the
 # newest Kubernetes version it bundles, and checks that logprobe is really wired in
-# (deploy/probe_wiring.py):
-#   - deploy/example/*.yaml as they stand;
-#   - deploy/kustomize applied with `kubectl kustomize` to the official elastic/beats
-#     DaemonSet manifests (7.17 and 9.x) in ../shared/manifests;
+# (deploy/probe_wiring.py) for the way Filebeat logs there:
+#   - deploy/example/*.yaml as they stand (pod logs: Filebeat keeps -e);
+#   - deploy/kustomize (pod logs) and deploy/kustomize-file-logs (files) applied with
+#     `kubectl kustomize` to the official elastic/beats DaemonSet manifests (7.17 and
+#     9.x) in ../shared/manifests;
 #   - deploy/helm/values.yaml rendered with Helm's engine (deploy/helm/render.py)
-#     into the Elastic charts (8.5.1 and 7.17.3) in ../shared/manifests.
-# Without ../shared (a user's clone), the last two print SKIPPED. Env: LOGPROBE_SHARED.
+#     into the Elastic charts (8.5.1 and 7.17.3) in ../shared/manifests (pod logs);
+#   - that all of them give the filebeat container the same livenessProbe.
+# Without ../shared (a user's clone), the official-manifest and chart checks print
+# SKIPPED. Env: LOGPROBE_SHARED.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${LOGPROBE_SHARED:-../shared}/manifests
@@ -26,7 +29,10 @@ result() { # NAME STATUS [DETAIL]
   printf '  %-7s %s%s\n' "$2" "$1" "${3:+ ($3)}"
   case $2 in ok) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; *) skipped=$((skipped + 1)) ;; esac
 }
-# validate NAME FILE LOGGING: schema at both versions, then the probe wiring.
+# validate NAME FILE LOGGING: schema at both versions, then the probe wiring
+# (LOGGING: stderr for pod logs, files for file logs).
+mkdir "$tmp/probes"
+probes=0
 validate() {
   local name=$1 file=$2 logging=$3 k log=$tmp/log
   for k in "$oldest" "$newest"; do
@@ -36,12 +42,15 @@ validate() {
       result "$name: schema $k" FAIL; sed 's/^/          /' "$log"
     fi
   done
-  if python3 deploy/probe_wiring.py --logging "$logging" "$file" 2>"$log"; then
-    result "$name: logprobe wiring ($logging logging)" ok
+  probes=$((probes + 1))
+  if python3 deploy/probe_wiring.py --logging "$logging" --probe-json "$tmp/probes/$probes.json" "$file" 2>"$log"; then
+    result "$name: logprobe wiring (${wiring[$logging]})" ok
   else
-    result "$name: logprobe wiring ($logging logging)" FAIL; sed 's/^/          /' "$log"
+    result "$name: logprobe wiring (${wiring[$logging]})" FAIL; sed 's/^/          /' "$log"
   fi
 }
+declare -A wiring=([stderr]="pod logs: -e kept, node's /var/log mounted" [files]="file logs: no -e, logging to files")
+declare -A variant=([stderr]=pod-log [files]=file-log)
 
 echo "deploy/validate.sh: kubernetes-validate $(kubernetes-validate --version), Kubernetes $oldest and $newest"
 
@@ -67,24 +76,40 @@ if [[ -f Cargo.toml ]]; then
 fi
 
 for f in deploy/example/*.yaml; do
-  validate "$f" "$f" files
+  validate "$f" "$f" stderr
 done
 
+# rejects FILE LOGGING WHAT: a control; the wiring check must fail on FILE.
+rejects() {
+  local what="control: ${variant[$2]} wiring check rejects $3"
+  if python3 deploy/probe_wiring.py --logging "$2" "$1" 2>/dev/null; then
+    result "$what" FAIL
+  else
+    result "$what" ok
+  fi
+}
+
+# Pairs: kustomization directory, how Filebeat logs with it.
+kustomizations=(deploy/kustomize stderr deploy/kustomize-file-logs files)
 official=("$shared"/elastic-beats/filebeat-kubernetes.*.yaml)
 if [[ -e ${official[0]} ]]; then
-  if python3 deploy/probe_wiring.py --logging files "${official[0]}" 2>/dev/null; then
-    result "control: wiring check rejects the unpatched ${official[0]##*/}" FAIL
-  else
-    result "control: wiring check rejects the unpatched ${official[0]##*/}" ok
-  fi
-  for m in "${official[@]}"; do
-    name=kustomize+${m##*/}
-    if deploy/kustomize/build-with.sh "$m" >"$tmp/$name" 2>"$tmp/log"; then
-      validate "$name" "$tmp/$name" files
-    else
-      result "$name: kubectl kustomize" FAIL; sed 's/^/          /' "$tmp/log"
-    fi
+  rejects "${official[0]}" stderr "the unpatched ${official[0]##*/}"
+  rejects "${official[0]}" files "the unpatched ${official[0]##*/}"
+  for ((i = 0; i < ${#kustomizations[@]}; i += 2)); do
+    dir=${kustomizations[i]} logging=${kustomizations[i + 1]}
+    for m in "${official[@]}"; do
+      name=${dir#deploy/}+${m##*/}
+      if "$dir/build-with.sh" "$m" >"$tmp/$name" 2>"$tmp/log"; then
+        validate "$name" "$tmp/$name" "$logging"
+      else
+        result "$name: kubectl kustomize" FAIL; sed 's/^/          /' "$tmp/log"
+      fi
+    done
   done
+  # Each wiring check tells the two variants apart.
+  m=${official[-1]##*/}
+  [[ ! -f $tmp/kustomize-file-logs+$m ]] || rejects "$tmp/kustomize-file-logs+$m" stderr "kustomize-file-logs+$m"
+  [[ ! -f $tmp/kustomize+$m ]] || rejects "$tmp/kustomize+$m" files "kustomize+$m"
 else
   result "deploy/kustomize on the official manifests" SKIPPED "no $shared/elastic-beats"
 fi
@@ -102,6 +127,14 @@ if [[ -d ${charts[0]} ]]; then
   done
 else
   result "deploy/helm/values.yaml with the Elastic chart" SKIPPED "no $shared/elastic-helm-charts"
+fi
+
+# One probe everywhere: the same command, delay, period, timeout and threshold.
+distinct=$(cat "$tmp"/probes/*.json 2>/dev/null | sort -u)
+if [[ -n $distinct && $(wc -l <<<"$distinct") == 1 ]]; then
+  result "the same livenessProbe in all $probes manifests" ok "$distinct"
+else
+  result "the same livenessProbe in all $probes manifests" FAIL; sed 's/^/          /' <<<"$distinct"
 fi
 
 echo "deploy/validate.sh: $passed passed, $failed failed, $skipped skipped"

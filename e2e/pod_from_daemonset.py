@@ -3,14 +3,22 @@
 `podman kube play` can run on a machine without a cluster or a registry.
 
     pod_from_daemonset.py MANIFEST --name NAME --logprobe-image IMG --filebeat-image IMG
-                          [--env NAME=VALUE ...] > pod.yaml
+                          [--env NAME=VALUE ...] [--host-path PATH=DIR ...]
+                          [--mount DIR:PATH ...] [--hostname NAME] > pod.yaml
 
 What changes, and why; everything else (init container, probe, args, mounts,
 emptyDirs, ConfigMaps) is played as deploy/ wrote it:
   - DaemonSet -> Pod (podman plays no DaemonSet), restartPolicy OnFailure (podman 4.3
     restarts init containers forever under Always);
   - the logprobe and Filebeat images -> local ones, never pulled;
-  - hostPath volumes -> emptyDir, hostNetwork dropped: leave the host alone;
+  - hostPath volumes -> emptyDir, hostNetwork dropped: leave the host alone; but
+    --host-path PATH=DIR keeps a hostPath volume of PATH, pointed at DIR (the e2e
+    node's /var/log, where the kubelet emulation writes pod logs);
+  - --mount DIR:PATH mounts DIR (a file or directory; hostPath) read-only at PATH
+    in the Filebeat container, as the kubelet mounts the service account's
+    namespace file and the termination log;
+  - --hostname sets the pod's hostname (podman's default is the pod's name; with
+    hostNetwork a pod's hostname is the node's);
   - env taken from the API server (valueFrom) dropped: there is none;
   - --env added to the Filebeat container (settings of the stand-in);
   - volumes and ConfigMaps renamed NAME-<name>: podman 4.3 makes each emptyDir and
@@ -29,7 +37,11 @@ def main():
     parser.add_argument("--logprobe-image", required=True)
     parser.add_argument("--filebeat-image", required=True)
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--host-path", action="append", default=[], metavar="PATH=DIR")
+    parser.add_argument("--mount", action="append", default=[], metavar="DIR:PATH")
+    parser.add_argument("--hostname")
     args = parser.parse_args()
+    host_paths = dict(h.split("=", 1) for h in args.host_path)
 
     with open(args.manifest) as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
@@ -40,6 +52,8 @@ def main():
     for key in ("hostNetwork", "dnsPolicy", "serviceAccountName"):
         spec.pop(key, None)
     spec["restartPolicy"] = "OnFailure"
+    if args.hostname:
+        spec["hostname"] = args.hostname
     configmaps = [d for d in docs if d["kind"] == "ConfigMap"]
     for configmap in configmaps:
         configmap["metadata"]["name"] = f"{args.name}-{configmap['metadata']['name']}"
@@ -49,13 +63,26 @@ def main():
         if "configMap" in volume:
             volume["configMap"]["name"] = f"{args.name}-{volume['configMap']['name']}"
         if "hostPath" in volume:
-            del volume["hostPath"]
-            volume["emptyDir"] = {}
+            if volume["hostPath"]["path"] in host_paths:
+                volume["hostPath"] = {"path": host_paths.pop(volume["hostPath"]["path"]), "type": "Directory"}
+            else:
+                del volume["hostPath"]
+                volume["emptyDir"] = {}
+    if host_paths:
+        sys.exit(f"pod_from_daemonset.py: no hostPath volume of {', '.join(host_paths)}")
+    extra_mounts = []
+    for i, m in enumerate(args.mount):
+        source, path = m.split(":", 1)
+        name = f"{args.name}-mount-{i}"
+        spec.setdefault("volumes", []).append({"name": name, "hostPath": {"path": source}})
+        renamed[name] = name
+        extra_mounts.append({"name": name, "mountPath": path, "readOnly": True})
     for container in spec.get("initContainers", []) + spec["containers"]:
         for mount in container.get("volumeMounts", []):
             mount["name"] = renamed[mount["name"]]
         if container["name"] == "filebeat":
             container["image"] = args.filebeat_image
+            container["volumeMounts"] = container.get("volumeMounts", []) + extra_mounts
             container["env"] = [e for e in container.get("env", []) if "valueFrom" not in e]
             container["env"] += [dict(zip(("name", "value"), e.split("=", 1))) for e in args.env]
         elif container["image"].split("/")[-1].startswith("logprobe"):

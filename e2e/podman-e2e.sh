@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
 # End-to-end check of logprobe as deploy/ wires it, with podman instead of a cluster:
 #
-# 1. kube play: the Filebeat DaemonSet of deploy/ (deploy/kustomize applied to the
-#    official 7.17 and 9.x manifests, and deploy/example) played as Pods, with the
-#    logprobe image and a busybox stand-in for Filebeat that writes Filebeat-shaped
-#    log lines and rotates them (7.x rename chain, 8.x+ new names). The init container
-#    installs the probe; `podman healthcheck run` (the livenessProbe) must pass while
-#    the log is benign and fail, with the UNHEALTHY line, within failureThreshold runs
-#    once the stuck message is written (and rotated away at once).
+# 1. kube play: the Filebeat DaemonSet of deploy/ played as Pods, with the logprobe
+#    image and a busybox stand-in for Filebeat that writes Filebeat-shaped log lines:
+#    - pod logs (the default): deploy/kustomize applied to the official 7.17 and 9.x
+#      manifests, and deploy/example. The stand-in keeps -e and logs to stderr (plus,
+#      on stdout, events quoting the stuck message, which must not count). podman has
+#      no kubelet, so a kubelet emulation on the host copies the container's CRI
+#      records (conmon writes them, as it does for CRI-O) into the node's
+#      /var/log/pods/<namespace>_<pod>_<uid>/filebeat/0.log, rotates that the
+#      kubelet's way (0.log.<time>, older ones gzipped) and rotates right after the
+#      stuck record. The node's /var/log is a hostPath mounted at /var/log as in the
+#      official DaemonSet, and a hostPath holds the service account's namespace file.
+#      The probe runs without --pod-logs and finds its directory by itself: the
+#      kustomize pods have hostNetwork's hostname (the node's) and the kubelet's
+#      termination-log mount, so by the pod UID in /proc/self/mountinfo; the example
+#      pod by its hostname (the pod's name) and namespace. Another Filebeat pod's
+#      directory on the node holds the stuck message and must not count; asked for
+#      a container that has no directory, the probe says it cannot check and passes.
+#    - file logs: deploy/kustomize-file-logs on the same manifests; the stand-in
+#      writes and rotates Filebeat's own files (7.x rename chain, 8.x+ new names).
+#    The init container installs the probe; `podman healthcheck run` (the
+#    livenessProbe) must pass while the log is benign and fail, with the UNHEALTHY
+#    line, within failureThreshold runs once the stuck message is written (and rotated
+#    away at once).
 # 2. restart: the same probe as a podman health check with --health-on-failure
 #    restart and the log directory on a volume that outlives the container: after the
 #    trip the container restarts, and the probe is healthy again although the old
 #    error line is still on the volume; a new error trips it again.
+# 3. restart with pod logs: the same with Filebeat on stderr and the kubelet
+#    emulation, where the restarted container's records go to a new 1.log while 0.log
+#    and its rotations, with the old error, stay on the node.
 #
 # Cleans up its pods, containers, volumes, images and temp files. Env: LOGPROBE_EXE
 # (prebuilt executable; default: scripts/build-static), LOGPROBE_SHARED.
@@ -23,7 +42,7 @@ prefix=logprobe-e2e
 shared=${LOGPROBE_SHARED:-../shared}/manifests
 standin=localhost/$prefix-filebeat-standin:latest
 tmp=$(mktemp -d)
-pods=() logprobe_image= pause_existed=yes failures=0
+pods=() emulations=() logprobe_image= pause_existed=yes failures=0
 cleanup() {
   local rc=$?
   set +e
@@ -32,10 +51,13 @@ cleanup() {
     grep -v 'systemd connection' "$tmp/podman.log" | tail -n 20
   fi
   {
+    # Each kubelet emulation leads its own process group (tail and the copy loop).
+    for pid in "${emulations[@]}"; do kill -- -"$pid"; done
+    wait
     for pod in "${pods[@]}"; do podman kube down "$tmp/$pod.yaml"; done
     # kube play builds a pause image the first time; remove it if this run made it.
     [[ $pause_existed == yes ]] || podman rmi -f $(podman images -q --filter reference=localhost/podman-pause)
-    podman rm -f -t 0 "$prefix-restart"
+    podman rm -f -t 0 "$prefix-restart" "$prefix-restart-pods"
     podman volume rm -f $(podman volume ls -q --filter "name=$prefix")
     podman rmi -f "$standin" ${logprobe_image:+"$logprobe_image" localhost/logprobe:latest}
     rm -rf "$tmp"
@@ -57,6 +79,20 @@ wait_for() { # SECONDS COMMAND...: polls every 0.2 s
   until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.2; done
 }
 stuck_on_disk() { pm exec "$1" sh -c 'grep -l "all related states are finished" /usr/share/filebeat/logs/*'; }
+# Pod-log directories on the node (DIR): the files the probe reads, not the gzipped ones.
+pod_log_files() { ls "$1"/0.log "$1"/0.log.*[0-9] 2>/dev/null; }
+pod_log_rotated() { ls "$1"/0.log.*.gz >/dev/null 2>&1; }
+stdout_quotes_stuck() { pod_log_files "$1" | xargs -r grep -l ' stdout F .*all related states are finished'; }
+# stuck_in_rotated_pod_log DIR [N]: the rotated N.log (default 0) files holding a stuck stderr record.
+stuck_in_rotated_pod_log() { ls "$1/${2:-0}".log.*[0-9] 2>/dev/null | xargs -r grep -l ' stderr F .*all related states are finished'; }
+stuck_in_gzipped_pod_log() { ls "$1"/0.log.*.gz 2>/dev/null | xargs -r zgrep -l ' stderr F .*all related states are finished'; }
+# cannot_find_passes C: asked for another container's pod logs, which do not exist,
+# the probe cannot check: it exits 0 (--on-error pass) and says so.
+cannot_find_passes() {
+  local out
+  out=$(pm exec "$1" /probe/logprobe --state /tmp/other.json --container sidecar --format json) &&
+    jq -e '.status == "error" and (.message | contains("cannot find this pod'"'"'s log directory"))' <<<"$out"
+}
 stuck_lines_are() { [[ $(pm exec "$1" sh -c 'cat /usr/share/filebeat/logs/* | grep -c "all related states are finished"') == "$2" ]]; }
 running() { [[ $(pm inspect --format '{{.State.Status}}' "$1") == running ]]; }
 logs_rotated() { pm exec "$1" sh -c '[ "$(ls /usr/share/filebeat/logs | wc -l)" -ge 2 ]'; }
@@ -78,6 +114,49 @@ runs_until_unhealthy() {
   echo $((n + 1))
 }
 
+# --- the kubelet emulation ------------------------------------------------------------
+# rotate_like_kubelet LOG: what the kubelet's container log manager does when LOG
+# (N.log) has grown past containerLogMaxSize, with containerLogMaxFiles 5: drop
+# leftovers of a failed compression, keep at most 3 rotated files, gzip the rotated
+# ones (through NAME.tmp, then NAME.gz), rename LOG to LOG.<YYYYMMDD-hhmmss>; the
+# runtime then reopens LOG.
+rotate_like_kubelet() {
+  local log=$1 f rotated
+  rm -f "$log".*.tmp
+  rotated=("$log".*)
+  [[ -e ${rotated[0]} ]] || rotated=()
+  while ((${#rotated[@]} > 3)); do rm -f "${rotated[0]}"; rotated=("${rotated[@]:1}"); done
+  for f in "${rotated[@]}"; do
+    [[ $f == *.gz ]] || { gzip -c "$f" >"$f.tmp" && mv "$f.tmp" "$f.gz" && rm -f "$f"; }
+  done
+  mv "$log" "$log.$(date +%Y%m%d-%H%M%S)"
+}
+
+# kubelet_emulation CONTAINER DIR RUNTIME: copies CONTAINER's CRI records, as conmon
+# writes them into podman's k8s-file log, into DIR/N.log, the kubelet's layout.
+# RUNTIME cri-o keeps conmon's times (2026-11-26T10:00:00.123456789+00:00), as on
+# CRI-O nodes; containerd writes them with Z. Rotates every ROTATE_BYTES (the
+# kubelet's 10 MiB default, scaled down) and right after the stuck record, so the
+# probe must find that in a rotated file.
+# A restarted container (podman appends to the same k8s-file log) writes to the next
+# N.log, as the kubelet names a container's log by its restart count: a record read
+# after the container's pid file changed belongs to the new container.
+kubelet_emulation() {
+  local container=$1 dir=$2 runtime=$3 src pidfile pid last= n=0 rec
+  read -r src pidfile < <(pm container inspect "$container" | jq -r '.[0] | "\(.HostConfig.LogConfig.Path) \(.PidFile)"')
+  tail -n +1 -F "$src" 2>/dev/null | while IFS= read -r rec; do
+    pid=$(cat "$pidfile" 2>/dev/null) || pid=$last
+    [[ -z $last || $pid == "$last" ]] || n=$((n + 1))
+    last=$pid
+    [[ $runtime != containerd ]] || rec=${rec/+00:00 /Z }
+    printf '%s\n' "$rec" >>"$dir/$n.log"
+    if (($(stat -c %s "$dir/$n.log") >= ROTATE_BYTES)) || [[ $rec == *' stderr F '*'all related states are finished'* ]]; then
+      rotate_like_kubelet "$dir/$n.log"
+    fi
+  done
+}
+ROTATE_BYTES=3000
+
 # --- images -------------------------------------------------------------------------
 export LOGPROBE_EXE=${LOGPROBE_EXE:-$(scripts/build-static)}
 version=$("$LOGPROBE_EXE" --version | awk '{ print $2 }')
@@ -91,55 +170,131 @@ pm build --quiet --layers=false --timestamp 0 -f e2e/standin/Containerfile -t "$
 echo "e2e: logprobe $version ($logprobe_image), Filebeat stand-in $standin"
 
 # --- 1. kube play -------------------------------------------------------------------
-# Triples: pod name, manifest, log style of the Filebeat version it runs (7 or 8).
+# The node: its /var/log/pods (pod-log directories are made before the pod starts,
+# as the kubelet does), the service account's namespace file, the kubelet's pod dirs.
+node=$tmp/node namespace=kube-system
+mkdir -p "$node/var/log/pods" "$node/serviceaccount" "$node/var/lib/kubelet/pods"
+printf %s "$namespace" >"$node/serviceaccount/namespace"
+
+# Rows: pod name, manifest, log style of the Filebeat version it runs (7 or 8), where
+# the probe reads (pods: the kubelet's copy of stderr; files: Filebeat's own files),
+# and for pod logs how the probe finds its directory (uid, name) and the runtime whose
+# time format the records have.
 sources=()
 if [[ -d $shared/elastic-beats ]]; then
-  deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.7.17.21.yaml" >"$tmp/k7.yaml"
-  deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.9.5.2.yaml" >"$tmp/k9.yaml"
-  sources+=("$prefix-k7" "$tmp/k7.yaml" 7 "$prefix-k9" "$tmp/k9.yaml" 8)
+  for v in 7:7.17.21 9:9.5.2; do
+    deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.${v#*:}.yaml" >"$tmp/k${v%%:*}.yaml"
+    deploy/kustomize-file-logs/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.${v#*:}.yaml" >"$tmp/f${v%%:*}.yaml"
+  done
+  sources+=("$prefix-k7" "$tmp/k7.yaml" 7 pods uid cri-o
+            "$prefix-k9" "$tmp/k9.yaml" 8 pods uid containerd
+            "$prefix-f7" "$tmp/f7.yaml" 7 files - -
+            "$prefix-f9" "$tmp/f9.yaml" 8 files - -)
 else
-  echo "  SKIPPED  deploy/kustomize on the official manifests (no $shared/elastic-beats)"
+  echo "  SKIPPED  deploy/kustomize and deploy/kustomize-file-logs on the official manifests (no $shared/elastic-beats)"
 fi
-sources+=("$prefix-example" deploy/example/filebeat-logprobe.yaml 8)
+sources+=("$prefix-example" deploy/example/filebeat-logprobe.yaml 8 pods name containerd)
 
-for ((i = 0; i < ${#sources[@]}; i += 3)); do
+declare -A logging logdir runtime find
+for ((i = 0; i < ${#sources[@]}; i += 6)); do
   pod=${sources[i]} manifest=${sources[i + 1]} style=${sources[i + 2]}
+  logging[$pod]=${sources[i + 3]} find[$pod]=${sources[i + 4]} runtime[$pod]=${sources[i + 5]}
+  extra=()
+  if [[ ${logging[$pod]} == pods ]]; then
+    uid=$(cat /proc/sys/kernel/random/uuid)
+    logdir[$pod]=$node/var/log/pods/${namespace}_${pod}_$uid/filebeat
+    mkdir -p "${logdir[$pod]}"
+    extra+=(--env STANDIN_STDOUT_EVENTS=1 --host-path "/var/log=$node/var/log"
+            --mount "$node/serviceaccount:/var/run/secrets/kubernetes.io/serviceaccount")
+    if [[ ${find[$pod]} == uid ]]; then
+      # hostNetwork (the official DaemonSet's): the hostname is the node's. The kubelet
+      # mounts the termination log from its directory for the pod, named by the UID.
+      term=$node/var/lib/kubelet/pods/$uid/containers/filebeat/3b1f0c2d
+      mkdir -p "${term%/*}" && : >"$term"
+      extra+=(--hostname e2e-node --mount "$term:/dev/termination-log")
+    fi
+  fi
   python3 e2e/pod_from_daemonset.py "$manifest" --name "$pod" --logprobe-image "$logprobe_image" \
-    --filebeat-image "$standin" --env STANDIN_STYLE="$style" >"$tmp/$pod.yaml"
+    --filebeat-image "$standin" --env STANDIN_STYLE="$style" "${extra[@]}" >"$tmp/$pod.yaml"
   python3 -c 'import json, sys, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)' \
     <"$tmp/$pod.yaml" >"$tmp/$pod.json"
   pods+=("$pod")
-  pm kube play --network none "$tmp/$pod.yaml" >/dev/null
+  pm kube play --network none --log-driver k8s-file "$tmp/$pod.yaml" >/dev/null
 done
 echo "e2e: played ${pods[*]}"
 
+# The kubelet's part, for the pod-log pods; and a decoy: the directory of another
+# Filebeat pod in the same namespace whose stderr holds the stuck message.
+set -m # each emulation in its own process group, which cleanup ends
 for pod in "${pods[@]}"; do
-  c=$pod-filebeat
-  echo "e2e: $pod"
+  [[ ${logging[$pod]} == pods ]] || continue
+  kubelet_emulation "$pod-filebeat" "${logdir[$pod]}" "${runtime[$pod]}" 2>>"$tmp/emulation.log" &
+  emulations+=($!)
+done
+set +m
+decoy=$node/var/log/pods/${namespace}_filebeat-decoy_$(cat /proc/sys/kernel/random/uuid)/filebeat
+mkdir -p "$decoy"
+echo "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) stderr F Error creating runner from config: Can only start an input when all related states are finished" >"$decoy/0.log"
+
+for pod in "${pods[@]}"; do
+  c=$pod-filebeat dir=${logdir[$pod]:-}
+  if [[ ${logging[$pod]} == pods ]]; then
+    echo "e2e: $pod (pod logs: ${runtime[$pod]} records in ${dir#"$node"})"
+  else
+    echo "e2e: $pod (file logs)"
+  fi
   check "init container installed the probe" pm exec "$c" sh -c 'test -x /probe/logprobe'
   # Wait out initialDelaySeconds (the health check's start period) and a first rotation.
-  check "Filebeat stand-in writes and rotates its log" wait_for 30 logs_rotated "$c"
+  if [[ ${logging[$pod]} == pods ]]; then
+    check "Filebeat stand-in logs to stderr only: no log directory" pm exec "$c" sh -c '! test -e /usr/share/filebeat/logs'
+    check "kubelet emulation writes 0.log and rotates it, gzipping older files" wait_for 30 pod_log_rotated "$dir"
+    check "with --container sidecar (no such directory): could not check, exit 0" cannot_find_passes "$c"
+    if [[ ${find[$pod]} == uid ]]; then
+      check "hostname is the node's (e2e-node), as with hostNetwork" \
+        test "$(pm exec "$c" sh -c 'cat /proc/sys/kernel/hostname')" = e2e-node
+    fi
+  else
+    check "Filebeat stand-in writes and rotates its log" wait_for 30 logs_rotated "$c"
+  fi
   start=$(date -d "$(pm inspect --format '{{.State.StartedAt}}' "$c" | cut -d' ' -f1-3)" +%s)
   delay=$(filebeat_spec "$pod" .livenessProbe.initialDelaySeconds)
   while (($(date +%s) <= start + delay)); do sleep 0.5; done
   healthy_runs=0
   for _ in 1 2 3; do pm healthcheck run "$c" >/dev/null && healthy_runs=$((healthy_runs + 1)); sleep 0.5; done
   check "healthy on benign logs: 3 of 3 runs, status $(health "$c")" test "$healthy_runs-$(health "$c")" = 3-healthy
+  echo "        probe said: $(last_output "$c")"
+  if [[ ${logging[$pod]} == pods ]]; then
+    check "...although stdout records quote the stuck message" wait_for 2 stdout_quotes_stuck "$dir"
+  fi
   pm exec "$c" sh -c ': >/tmp/stuck'
-  check "stand-in logged the stuck message" wait_for 5 stuck_on_disk "$c"
+  if [[ ${logging[$pod]} == pods ]]; then
+    check "stand-in logged the stuck message to stderr, now in a rotated pod log" wait_for 5 stuck_in_rotated_pod_log "$dir"
+  else
+    check "stand-in logged the stuck message" wait_for 5 stuck_on_disk "$c"
+  fi
   runs=$(runs_until_unhealthy "$c" 3)
   check "unhealthy after $runs run(s) (failureThreshold 3)" test "$runs" -le 3
   out=$(last_output "$c")
-  echo "        probe said: ${out:0:160}..."
+  echo "        probe said: ${out:0:200}..."
   check "probe output starts with UNHEALTHY: \"Can only start an input...\"" \
     test "${out:0:73}" = 'UNHEALTHY: "Can only start an input when all related states are finished"'
+  if [[ ${logging[$pod]} == pods ]]; then
+    check "...found in this pod's own log directory, by ${find[$pod]/uid/pod UID}" \
+      grep -q "\" in ${dir#"$node"}/0\.log\.[0-9-]* at byte " <<<"$out"
+  fi
 done
 
 # --- 2. restart on failure, log dir on a volume -------------------------------------
-# Same args, probe command and failureThreshold as the first played pod's Filebeat.
+# Same probe command and failureThreshold as the played pods' Filebeat, and the args
+# of the first file-log pod (without one, the stand-in's default: files).
 probe_cmd=$(filebeat_spec "${pods[0]}" '.livenessProbe.exec.command | @sh')
 retries=$(filebeat_spec "${pods[0]}" .livenessProbe.failureThreshold)
-mapfile -t filebeat_args < <(filebeat_spec "${pods[0]}" '.args[]')
+filebeat_args=()
+for pod in "${pods[@]}"; do
+  [[ ${logging[$pod]} == files ]] || continue
+  mapfile -t filebeat_args < <(filebeat_spec "$pod" '.args[]')
+  break
+done
 c=$prefix-restart
 echo "e2e: restart path ($c, health cmd: $probe_cmd)"
 pm volume create "$prefix-logs" >/dev/null
@@ -171,6 +326,60 @@ pm exec "$c" sh -c ': >/tmp/stuck'
 wait_for 5 stuck_lines_are "$c" 2
 pm healthcheck run "$c" >/dev/null && rc=0 || rc=$?
 check "a new error in the new incarnation trips it again" test "$rc" = 1
+
+# --- 3. restart on failure, pod logs ------------------------------------------------
+# As 2, with the args of the first pod-log pod (-e) and the kubelet emulation; the
+# probe finds the directory by hostname and namespace.
+filebeat_args=(-c /etc/filebeat.yml -e)
+for pod in "${pods[@]}"; do
+  [[ ${logging[$pod]} == pods ]] || continue
+  mapfile -t filebeat_args < <(filebeat_spec "$pod" '.args[]')
+  break
+done
+c=$prefix-restart-pods
+dir=$node/var/log/pods/${namespace}_${c}_$(cat /proc/sys/kernel/random/uuid)/filebeat
+mkdir -p "$dir"
+echo "e2e: restart path with pod logs ($c, records in ${dir#"$node"})"
+pm volume create "$prefix-probe-pods" >/dev/null
+pm run --rm --network none -v "$prefix-probe-pods:/probe" "$logprobe_image" install /probe >/dev/null
+pm run -d --name "$c" --hostname "$c" --network none --log-driver k8s-file -v "$prefix-probe-pods:/probe" \
+  -v "$node/var/log:/var/log:ro" -v "$node/serviceaccount:/var/run/secrets/kubernetes.io/serviceaccount:ro" \
+  -e STANDIN_STYLE=8 -e STANDIN_STDOUT_EVENTS=1 \
+  --health-cmd "$probe_cmd" --health-retries "$retries" --health-interval 10s --health-on-failure restart \
+  "$standin" "${filebeat_args[@]}" >/dev/null
+set -m
+kubelet_emulation "$c" "$dir" containerd 2>>"$tmp/emulation.log" &
+emulations+=($!)
+set +m
+wait_for 30 pod_log_rotated "$dir"
+check "healthy on benign logs" pm healthcheck run "$c"
+pid_before=$(pm inspect --format '{{.State.Pid}}' "$c")
+pm exec "$c" sh -c ': >/tmp/stuck'
+wait_for 5 stuck_in_rotated_pod_log "$dir"
+failed=0
+for ((i = 1; i <= retries; i++)); do
+  pm healthcheck run "$c" >/dev/null || failed=$((failed + 1))
+  sleep 1
+done
+check "the probe failed $failed of $retries runs" test "$failed" = "$retries"
+wait_for 20 running "$c" || true
+pid_after=$(pm inspect --format '{{.State.Pid}}' "$c")
+check "podman restarted the container (pid $pid_before -> $pid_after)" test "$pid_after" != "$pid_before" -a "$pid_after" != 0
+check "the restarted container's records go to 1.log" wait_for 10 test -s "$dir/1.log"
+check "the old error record is still on the node, gzipped ($(stuck_in_gzipped_pod_log "$dir" | sed "s|^$node||"))" \
+  stuck_in_gzipped_pod_log "$dir"
+healthy_runs=0
+for _ in 1 2 3; do pm healthcheck run "$c" >/dev/null && healthy_runs=$((healthy_runs + 1)); sleep 0.5; done
+check "healthy in the new incarnation: $healthy_runs of 3 runs" test "$healthy_runs" = 3
+pm exec "$c" sh -c ': >/tmp/stuck'
+wait_for 5 stuck_in_rotated_pod_log "$dir" 1
+pm healthcheck run "$c" >/dev/null && rc=0 || rc=$?
+out=$(last_output "$c")
+check "a new error in the new incarnation trips it again, in 1.log.<time>" \
+  test "$rc-$(grep -c '" in /var/log/pods/[^ ]*/filebeat/1\.log\.[0-9-]* at byte ' <<<"$out")" = 1-1
+if [[ -s $tmp/emulation.log ]]; then
+  fail "kubelet emulation reported errors"; sed 's/^/        /' "$tmp/emulation.log"
+fi
 
 if ((failures)); then
   echo "e2e: $failures check(s) FAILED; podman said:"
