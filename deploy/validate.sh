@@ -111,7 +111,7 @@ if [[ -e ${official[0]} ]]; then
   [[ ! -f $tmp/kustomize-file-logs+$m ]] || rejects "$tmp/kustomize-file-logs+$m" stderr "kustomize-file-logs+$m"
   [[ ! -f $tmp/kustomize+$m ]] || rejects "$tmp/kustomize+$m" files "kustomize+$m"
 else
-  result "deploy/kustomize on the official manifests" SKIPPED "no $shared/elastic-beats"
+  result "deploy/kustomize and deploy/kustomize-file-logs on the official manifests" SKIPPED "no $shared/elastic-beats"
 fi
 
 charts=("$shared"/elastic-helm-charts*/filebeat)
