@@ -45,10 +45,12 @@ pub fn mtime_ns(m: &fs::Metadata) -> i64 {
         .saturating_add(m.mtime_nsec())
 }
 
-/// Whether a file name is never read: compressed, or Filebeat's raw event data.
+/// Whether a file name is never read: compressed, Filebeat's raw event data,
+/// or a temporary file (the kubelet gzips a rotated pod log through `<name>.tmp`).
 pub fn is_excluded(name: &OsStr) -> bool {
     let n = name.as_bytes();
     n.windows(b"events-data".len()).any(|w| w == b"events-data")
+        || n.ends_with(b".tmp")
         || COMPRESSED.iter().any(|s| n.ends_with(s.as_bytes()))
 }
 
@@ -325,6 +327,7 @@ mod tests {
         )));
         assert!(is_excluded(OsStr::new("filebeat.1.gz")));
         assert!(is_excluded(OsStr::new("0.log.20261126-100000.gz")));
+        assert!(is_excluded(OsStr::new("0.log.20261126-100000.tmp")));
         assert!(!is_excluded(OsStr::new("filebeat-20261126.ndjson")));
     }
 
