@@ -179,6 +179,11 @@ fn kubelet_rotation_and_container_restarts() {
         "0.log.20261125-100000.gz",
         &cri("stderr", "F", &stuck_line()),
     );
+    // The kubelet gzips through a temporary file: never read either.
+    n.append(
+        "0.log.20261125-100000.tmp",
+        &cri("stderr", "F", &stuck_line()),
+    );
     let (code, v) = n.check(&[]);
     assert_eq!(code, 1, "{v}");
     assert_eq!(
