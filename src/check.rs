@@ -155,8 +155,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
     let mut out_of_time = false;
 
-    let sizes: HashMap<(u64, u64), u64> =
-        found.iter().map(|f| ((f.dev, f.ino), f.size)).collect();
+    let sizes: HashMap<(u64, u64), u64> = found.iter().map(|f| ((f.dev, f.ino), f.size)).collect();
     for f in &found {
         let prev = st
             .files
