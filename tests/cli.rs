@@ -1036,7 +1036,10 @@ fn sticky_with_the_default_incarnation_over_many_runs() {
     e.append("filebeat", &stuck_7x());
     for i in 0..60 {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_logprobe"));
-        cmd.arg("-l").arg(format!("{}/filebeat*", e.logs().display())).arg("-s").arg(e.state());
+        cmd.arg("-l")
+            .arg(format!("{}/filebeat*", e.logs().display()))
+            .arg("-s")
+            .arg(e.state());
         let r = e.exec(cmd);
         assert_eq!(r.code(), 1, "run {i}\n{}", r.context);
     }

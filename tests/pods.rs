@@ -384,8 +384,14 @@ proptest! {
 fn compressed_and_temporary_pod_logs_are_never_read() {
     let n = Node::new(true);
     n.append("0.log", &cri("stderr", "F", "fine"));
-    n.append("0.log.20261125-100000.gz", &cri("stderr", "F", &stuck_line()));
-    n.append("0.log.20261126-100000.tmp", &cri("stderr", "F", &stuck_line()));
+    n.append(
+        "0.log.20261125-100000.gz",
+        &cri("stderr", "F", &stuck_line()),
+    );
+    n.append(
+        "0.log.20261126-100000.tmp",
+        &cri("stderr", "F", &stuck_line()),
+    );
     let (code, v) = n.check(&[]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["files"], 1, "{v}");
