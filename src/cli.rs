@@ -3,6 +3,7 @@
 //! Building matchers, resolving paths and checking values against each other
 //! happens in [`crate::config`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -29,6 +30,63 @@ pub struct Cli {
     /// Options of `check`, accepted without the word `check`.
     #[command(flatten)]
     pub check: CheckArgs,
+}
+
+/// `check`'s options alone: what kubelet runs every 10 s, parsed without
+/// building the other subcommands (half of the command line's cost).
+#[derive(Debug, Parser)]
+#[command(
+    name = "logprobe",
+    version,
+    about,
+    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe state show|reset [-s FILE]",
+    after_help = "Exit status: 0 healthy, 1 unhealthy, 2 usage or configuration error, \
+3 could not check (only with --on-error fail). `logprobe --help` lists the subcommands."
+)]
+struct CheckCli {
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+/// Parses a command line: in full when it names a subcommand or asks for
+/// help or the version, else as `check`'s options alone.
+///
+/// # Errors
+/// clap's error, for the caller to print.
+pub fn parse(mut args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("install" | "state" | "help" | "--help" | "-h" | "--version" | "-V") => {
+            Cli::try_parse_from(args)
+        }
+        first => {
+            if first == Some("check") {
+                args.remove(1);
+            }
+            CheckCli::try_parse_from(args).map(|c| Cli {
+                command: None,
+                check: c.check,
+            })
+        }
+    }
+}
+
+/// clap's error as one line for stderr, naming the flag or value: kubelet
+/// shows only what fits in an event. clap's message may continue on the next
+/// lines up to a blank one (e.g. the missing arguments); usage and tips are dropped.
+pub fn error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let head: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let line = head.join(" ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    if line.is_empty() {
+        "invalid arguments (see logprobe --help)".to_string()
+    } else {
+        format!("{line} (see logprobe --help)")
+    }
 }
 
 /// The subcommands.

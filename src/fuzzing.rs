@@ -8,9 +8,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 use crate::config::Config;
 use crate::scan::{Cursor, Flow, Hit, Matcher, SNIPPET_BYTES, scan_chunk};
 use crate::state;
@@ -241,7 +240,7 @@ pub fn scan_incremental(data: &[u8]) {
     assert!(got.next().is_none(), "hits beyond the lines: {hits:?}");
 }
 
-/// A patterns file and an argument vector, through `Cli::try_parse_from` and
+/// A patterns file and an argument vector, through `cli::parse` and
 /// `Config::from_args`: no panic; a configuration error is one line naming
 /// the flag; a configuration accepted builds its matcher.
 pub fn options(data: &[u8]) {
@@ -258,13 +257,13 @@ pub fn options(data: &[u8]) {
         )
         .collect();
 
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match crate::cli::parse(args) {
         Ok(c) => c,
         Err(e) => {
-            let text = e.render().to_string();
+            let line = crate::cli::error_line(&e);
             assert!(
-                text.lines().next().is_some_and(|l| !l.trim().is_empty()),
-                "a clap error with an empty first line: {text:?}"
+                !line.contains('\n'),
+                "a usage error over several lines: {line:?}"
             );
             return;
         }

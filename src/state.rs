@@ -301,6 +301,13 @@ pub fn parse(raw: &[u8]) -> Result<State, String> {
     if raw.is_empty() {
         return Err("is empty".into());
     }
+    // One pass in the common case; the version alone is read only to explain a failure.
+    let full = serde_json::from_slice::<State>(raw);
+    if let Ok(st) = full.as_ref()
+        && st.version == VERSION
+    {
+        return full.map_err(|e| e.to_string());
+    }
     let head: Head =
         serde_json::from_slice(raw).map_err(|e| format!("is not valid state JSON ({e})"))?;
     match head.version {
@@ -312,7 +319,7 @@ pub fn parse(raw: &[u8]) -> Result<State, String> {
         }
         None => return Err("has no format version: not a logprobe state".into()),
     }
-    serde_json::from_slice(raw).map_err(|e| format!("is not valid state JSON ({e})"))
+    full.map_err(|e| format!("is not valid state JSON ({e})"))
 }
 
 /// Serialises a state (compact JSON and a newline).

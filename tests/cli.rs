@@ -646,6 +646,8 @@ fn usage_errors_are_one_line_naming_the_flag_or_file() {
         (&["--on-error", "maybe"], "--on-error"),
         (&["--preset", "none", "-p", "x"], "--log"),
         (&["--preset", "none", "-l", "/x"], "--pattern"),
+        (&["install"], "required arguments were not provided: <DIR>"),
+        (&["check", "--threshold"], "'--threshold <N>'"),
     ];
     for (args, needle) in cases {
         let r = e.run(args);
