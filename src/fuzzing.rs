@@ -8,7 +8,6 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-
 use crate::cli::Command;
 use crate::config::Config;
 use crate::scan::{Cursor, Flow, Hit, Matcher, SNIPPET_BYTES, scan_chunk};
