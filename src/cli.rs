@@ -127,9 +127,9 @@ pub struct StateArgs {
     pub format: Format,
 }
 
-/// Built-in paths and patterns.
+/// The built-in presets, by name (see [`crate::preset`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Preset {
+pub enum PresetName {
     /// Filebeat's log files in /usr/share/filebeat/logs and its known stuck messages.
     Filebeat,
     /// Nothing: give --log and --pattern yourself.
@@ -175,7 +175,7 @@ pub struct CheckArgs {
     pub ignore_case: bool,
     /// Built-in paths and patterns.
     #[arg(long, value_enum, value_name = "NAME")]
-    pub preset: Option<Preset>,
+    pub preset: Option<PresetName>,
     /// Where offsets and verdict live [default: /tmp/logprobe/state-<hash of the options>.json].
     #[arg(short = 's', long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -214,4 +214,7 @@ pub struct CheckArgs {
     /// A line longer than this without a newline is scanned in pieces (tuning and tests).
     #[arg(long, hide = true, value_name = "BYTES")]
     pub max_line: Option<usize>,
+    /// Where the node's file system is, for finding this pod's logs (tests lay out a fake node).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub pod_root: Option<PathBuf>,
 }

@@ -6,32 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{CheckArgs, Format, OnError, Preset};
+use crate::cli::{CheckArgs, Format, OnError, PresetName};
+use crate::digest::{FNV_OFFSET, fnv1a};
+use crate::error::Error;
+use crate::preset::{self, DEFAULT_CONTAINER, Preset};
 use crate::timefmt;
-
-/// Directory of Filebeat's own log files in the official image.
-pub const FILEBEAT_LOG_DIR: &str = "/usr/share/filebeat/logs";
-
-/// The paths the filebeat preset watches: 7.x `filebeat`, `filebeat.1`…, 8.x
-/// `filebeat-YYYYMMDD[-N].ndjson` (and 7.x `interval` names `filebeat-<time>-N`).
-/// `filebeat-events-data-*` matches the last glob but is never read.
-pub const FILEBEAT_PATHS: &[&str] = &[
-    "/usr/share/filebeat/logs/filebeat",
-    "/usr/share/filebeat/logs/filebeat.[0-9]*",
-    "/usr/share/filebeat/logs/filebeat-*",
-];
-
-/// The filebeat preset's patterns. A default earns its place only when a
-/// restart cures what it signals; configuration errors and output outages
-/// come straight back after a restart and are left to `--pattern`.
-pub const FILEBEAT_PATTERNS: &[&str] = &[
-    // The in-memory input states are rebuilt from the registry on restart.
-    // Sources: elastic/beats issues #11834, #37666, #26883; PRs #20915, #20305.
-    // Matches every wrapping: "Error creating runner from config: …",
-    // "Error creating input: …", "failed to create input: …", and the 8.x
-    // JSON form (the text holds no character JSON escapes).
-    "Can only start an input when all related states are finished",
-];
 
 /// Default directory of state files: one file per distinct configuration.
 pub const DEFAULT_STATE_DIR: &str = "/tmp/logprobe";
@@ -84,6 +63,9 @@ pub struct Config {
     pub pod_logs: PodLogs,
     /// The container whose pod logs are read.
     pub container: String,
+    /// The file-system root under which this pod's logs are looked for: `/`,
+    /// or a fake node's root in tests (the hidden `--pod-root`).
+    pub pod_root: PathBuf,
     /// Fail when no watched file has grown for this long, in nanoseconds.
     pub max_silence_ns: Option<i64>,
     /// Output format.
@@ -98,97 +80,24 @@ pub struct Config {
     pub id: String,
 }
 
-/// 64-bit FNV-1a: a small, stable digest for names and fingerprints (not cryptographic).
-pub fn fnv1a(data: &[u8], mut h: u64) -> u64 {
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// FNV-1a's initial value.
-pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
 impl Config {
     /// Validates raw options.
     ///
     /// # Errors
     /// One line naming the flag or file at fault.
-    pub fn from_args(a: &CheckArgs) -> Result<Config, String> {
-        let preset = a.preset.unwrap_or(Preset::Filebeat);
-        let logs: Vec<String> = if a.logs.is_empty() {
-            match preset {
-                Preset::Filebeat => FILEBEAT_PATHS.iter().map(|s| s.to_string()).collect(),
-                Preset::None if a.pod_logs.is_some() => Vec::new(),
-                Preset::None => {
-                    return Err(
-                        "--log: no log files given (--preset none needs --log or --pod-logs)"
-                            .into(),
-                    );
-                }
-            }
-        } else {
-            for l in &a.logs {
-                if l.is_empty() {
-                    return Err("--log: empty path".into());
-                }
-            }
-            a.logs.clone()
-        };
+    pub fn from_args(a: &CheckArgs) -> Result<Config, Error> {
+        Config::validate(a).map_err(Error::from)
+    }
 
-        let mut patterns: Vec<String> = match preset {
-            Preset::Filebeat => FILEBEAT_PATTERNS.iter().map(|s| s.to_string()).collect(),
-            Preset::None => Vec::new(),
-        };
-        for p in &a.patterns {
-            check_literal("--pattern", p)?;
-            patterns.push(p.clone());
-        }
-        if let Some(file) = &a.patterns_file {
-            patterns.extend(read_patterns_file(file)?);
-        }
-        dedup(&mut patterns);
-        if patterns.is_empty() {
-            return Err(
-                "--pattern: no patterns given (--preset none needs --pattern or --patterns-file)"
-                    .into(),
-            );
-        }
-        let mut excepts = Vec::new();
-        for x in &a.excepts {
-            check_literal("--except", x)?;
-            excepts.push(x.clone());
-        }
-        dedup(&mut excepts);
-
-        let threshold = match &a.threshold {
-            None => 1,
-            Some(t) => match t.trim().parse::<u32>() {
-                Ok(n) if (1..=100_000).contains(&n) => n,
-                _ => {
-                    return Err(format!(
-                        "--threshold: {t:?} is not a whole number from 1 to 100000"
-                    ));
-                }
-            },
-        };
-        let window_ns = match &a.window {
-            None => None,
-            Some(w) => match timefmt::parse_duration(w) {
-                Ok(0) => return Err("--window: must be longer than 0".into()),
-                Ok(ns) => Some(ns),
-                Err(e) => return Err(format!("--window: {e}")),
-            },
-        };
-        let budget_ns = match &a.budget {
-            None => DEFAULT_BUDGET_NS,
-            Some(b) => match timefmt::parse_duration(b) {
-                Ok(0) => return Err("--budget: must be longer than 0".into()),
-                Ok(ns) => ns,
-                Err(e) => return Err(format!("--budget: {e}")),
-            },
-        };
+    /// Checks the options in the order they are listed in `--help`, so the
+    /// first error is the one a user meets first.
+    fn validate(a: &CheckArgs) -> Result<Config, String> {
+        let preset = preset::get(a.preset.unwrap_or(PresetName::Filebeat));
+        let logs = log_paths(a, preset)?;
+        let (patterns, excepts) = literals(a, preset)?;
+        let threshold = threshold(a.threshold.as_deref())?;
+        let window_ns = duration("--window", a.window.as_deref())?;
+        let budget_ns = duration("--budget", a.budget.as_deref())?.unwrap_or(DEFAULT_BUDGET_NS);
         let since_ns = match &a.since {
             None => None,
             Some(s) => Some(timefmt::parse_time(s).map_err(|e| format!("--since: {e}"))?),
@@ -196,51 +105,18 @@ impl Config {
         let pod_logs = match &a.pod_logs {
             Some(d) if d.is_empty() => PodLogs::Auto,
             Some(d) => PodLogs::Dir(PathBuf::from(d)),
-            None if preset == Preset::Filebeat && a.logs.is_empty() => PodLogs::Fallback,
+            None if preset.pod_logs_fallback && a.logs.is_empty() => PodLogs::Fallback,
             None => PodLogs::Off,
         };
-        let container = a
-            .container
-            .clone()
-            .unwrap_or_else(|| "filebeat".to_string());
+        let container = a.container.as_deref().unwrap_or(DEFAULT_CONTAINER);
         if container.is_empty() || container.contains('/') {
             return Err(format!(
                 "--container: {container:?} is not a container name"
             ));
         }
-        let max_silence_ns = match &a.max_silence {
-            None => None,
-            Some(w) => match timefmt::parse_duration(w) {
-                Ok(0) => return Err("--max-silence: must be longer than 0".into()),
-                Ok(ns) => Some(ns),
-                Err(e) => return Err(format!("--max-silence: {e}")),
-            },
-        };
-        let max_line = a.max_line.unwrap_or(DEFAULT_MAX_LINE);
-        if max_line < 16 {
-            return Err("--max-line: must be at least 16 bytes".into());
-        }
-        let map_window = a.map_window.unwrap_or(DEFAULT_MAP_WINDOW);
-        let longest = patterns
-            .iter()
-            .chain(&excepts)
-            .map(String::len)
-            .max()
-            .unwrap_or(0);
-        if map_window < max_line + longest {
-            return Err(format!(
-                "--map-window: must be at least --max-line plus the longest pattern ({} bytes)",
-                max_line + longest
-            ));
-        }
-
-        let mut sources = logs.clone();
-        match &pod_logs {
-            PodLogs::Off => {}
-            PodLogs::Fallback => sources.push(format!("pods-fallback:{container}")),
-            PodLogs::Auto => sources.push(format!("pods:{container}")),
-            PodLogs::Dir(d) => sources.push(format!("pods-dir:{}", d.display())),
-        }
+        let max_silence_ns = duration("--max-silence", a.max_silence.as_deref())?;
+        let (max_line, map_window) = limits(a, &patterns, &excepts)?;
+        let sources = sources(&logs, &pod_logs, container);
         let id = config_id(
             &sources,
             &patterns,
@@ -265,7 +141,8 @@ impl Config {
             budget_ns,
             since_ns,
             pod_logs,
-            container,
+            container: container.to_string(),
+            pod_root: a.pod_root.clone().unwrap_or_else(|| PathBuf::from("/")),
             max_silence_ns,
             format: a.format.unwrap_or(Format::Text),
             on_error: a.on_error.unwrap_or(OnError::Pass),
@@ -274,6 +151,110 @@ impl Config {
             id,
         })
     }
+}
+
+/// `--log`, or the preset's paths.
+fn log_paths(a: &CheckArgs, preset: &Preset) -> Result<Vec<String>, String> {
+    if a.logs.is_empty() {
+        if preset.paths.is_empty() && a.pod_logs.is_none() {
+            return Err(
+                "--log: no log files given (--preset none needs --log or --pod-logs)".into(),
+            );
+        }
+        return Ok(preset.paths.iter().map(|s| s.to_string()).collect());
+    }
+    if a.logs.iter().any(String::is_empty) {
+        return Err("--log: empty path".into());
+    }
+    Ok(a.logs.clone())
+}
+
+/// The patterns (the preset's, `--pattern`, `--patterns-file`) and `--except`.
+fn literals(a: &CheckArgs, preset: &Preset) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut patterns: Vec<String> = preset.patterns.iter().map(|s| s.to_string()).collect();
+    for p in &a.patterns {
+        check_literal("--pattern", p)?;
+        patterns.push(p.clone());
+    }
+    if let Some(file) = &a.patterns_file {
+        patterns.extend(read_patterns_file(file)?);
+    }
+    dedup(&mut patterns);
+    if patterns.is_empty() {
+        return Err(
+            "--pattern: no patterns given (--preset none needs --pattern or --patterns-file)"
+                .into(),
+        );
+    }
+    let mut excepts = Vec::new();
+    for x in &a.excepts {
+        check_literal("--except", x)?;
+        excepts.push(x.clone());
+    }
+    dedup(&mut excepts);
+    Ok((patterns, excepts))
+}
+
+fn threshold(t: Option<&str>) -> Result<u32, String> {
+    let Some(t) = t else {
+        return Ok(1);
+    };
+    match t.trim().parse::<u32>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--threshold: {t:?} is not a whole number from 1 to 100000"
+        )),
+    }
+}
+
+/// A duration flag's value in ns; zero is refused.
+fn duration(flag: &str, value: Option<&str>) -> Result<Option<i64>, String> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    match timefmt::parse_duration(v) {
+        Ok(0) => Err(format!("{flag}: must be longer than 0")),
+        Ok(ns) => Ok(Some(ns)),
+        Err(e) => Err(format!("{flag}: {e}")),
+    }
+}
+
+/// `--max-line` and `--map-window`: a window holds a whole line and a pattern's overlap.
+fn limits(
+    a: &CheckArgs,
+    patterns: &[String],
+    excepts: &[String],
+) -> Result<(usize, usize), String> {
+    let max_line = a.max_line.unwrap_or(DEFAULT_MAX_LINE);
+    if max_line < 16 {
+        return Err("--max-line: must be at least 16 bytes".into());
+    }
+    let map_window = a.map_window.unwrap_or(DEFAULT_MAP_WINDOW);
+    let longest = patterns
+        .iter()
+        .chain(excepts)
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    if map_window < max_line + longest {
+        return Err(format!(
+            "--map-window: must be at least --max-line plus the longest pattern ({} bytes)",
+            max_line + longest
+        ));
+    }
+    Ok((max_line, map_window))
+}
+
+/// Every source, as it enters the configuration's identity.
+fn sources(logs: &[String], pod_logs: &PodLogs, container: &str) -> Vec<String> {
+    let mut sources = logs.to_vec();
+    match pod_logs {
+        PodLogs::Off => {}
+        PodLogs::Fallback => sources.push(format!("pods-fallback:{container}")),
+        PodLogs::Auto => sources.push(format!("pods:{container}")),
+        PodLogs::Dir(d) => sources.push(format!("pods-dir:{}", d.display())),
+    }
+    sources
 }
 
 fn check_literal(flag: &str, p: &str) -> Result<(), String> {
@@ -302,7 +283,7 @@ pub fn read_patterns_file(file: &Path) -> Result<Vec<String>, String> {
         format!(
             "--patterns-file: {}: {}",
             file.display(),
-            crate::io_error_text(&e)
+            crate::error::io_text(&e)
         )
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
@@ -361,8 +342,8 @@ mod tests {
     #[test]
     fn preset_defaults() {
         let c = Config::from_args(&args()).unwrap();
-        assert_eq!(c.logs.len(), FILEBEAT_PATHS.len());
-        assert_eq!(c.patterns, FILEBEAT_PATTERNS);
+        assert_eq!(c.logs, preset::FILEBEAT.paths);
+        assert_eq!(c.patterns, preset::FILEBEAT.patterns);
         assert_eq!(c.threshold, 1);
         assert!(c.state_path.starts_with(DEFAULT_STATE_DIR));
     }
@@ -372,25 +353,21 @@ mod tests {
         let mut a = args();
         a.patterns = vec![String::new()];
         assert!(
-            Config::from_args(&a)
+            Config::validate(&a)
                 .unwrap_err()
                 .starts_with("--pattern: empty")
         );
         let mut a = args();
         a.threshold = Some("0".into());
-        assert!(
-            Config::from_args(&a)
-                .unwrap_err()
-                .starts_with("--threshold")
-        );
+        assert!(Config::validate(&a).unwrap_err().starts_with("--threshold"));
         let mut a = args();
         a.window = Some("5".into());
-        assert!(Config::from_args(&a).unwrap_err().starts_with("--window"));
+        assert!(Config::validate(&a).unwrap_err().starts_with("--window"));
         let mut a = args();
-        a.preset = Some(Preset::None);
-        assert!(Config::from_args(&a).unwrap_err().starts_with("--log"));
+        a.preset = Some(PresetName::None);
+        assert!(Config::validate(&a).unwrap_err().starts_with("--log"));
         a.logs = vec!["/x".into()];
-        assert!(Config::from_args(&a).unwrap_err().starts_with("--pattern"));
+        assert!(Config::validate(&a).unwrap_err().starts_with("--pattern"));
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Incarnation {
     /// `/proc` is not mounted or not readable.
     pub fn pid1() -> Result<Incarnation, String> {
         let stat = std::fs::read_to_string("/proc/1/stat")
-            .map_err(|e| format!("/proc/1/stat: {}", crate::io_error_text(&e)))?;
+            .map_err(|e| format!("/proc/1/stat: {}", crate::error::io_text(&e)))?;
         let ticks =
             start_ticks(&stat).ok_or_else(|| "/proc/1/stat: unexpected contents".to_string())?;
         let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();

@@ -10,6 +10,22 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
+use crate::exit::Exit;
+
+/// `logprobe install DIR`: installs, prints what it did, returns the exit.
+pub fn command(dir: &Path) -> Exit {
+    match install(dir) {
+        Ok(line) => {
+            println!("{line}");
+            Exit::Healthy
+        }
+        Err(e) => {
+            crate::error::print(e);
+            Exit::CouldNotCheck
+        }
+    }
+}
+
 /// Copies the running executable to `dir/logprobe` and checks the copy runs.
 /// Returns the line to print.
 ///
@@ -17,14 +33,14 @@ use std::process::Command;
 /// One line naming the path and what failed.
 pub fn install(dir: &Path) -> Result<String, String> {
     let meta = fs::metadata(dir)
-        .map_err(|e| format!("install: {}: {}", dir.display(), crate::io_error_text(&e)))?;
+        .map_err(|e| format!("install: {}: {}", dir.display(), crate::error::io_text(&e)))?;
     if !meta.is_dir() {
         return Err(format!("install: {}: not a directory", dir.display()));
     }
     let exe = fs::read("/proc/self/exe").map_err(|e| {
         format!(
             "install: cannot read this executable (/proc/self/exe): {}",
-            crate::io_error_text(&e)
+            crate::error::io_text(&e)
         )
     })?;
     let dest = dir.join("logprobe");
@@ -52,14 +68,14 @@ pub fn install(dir: &Path) -> Result<String, String> {
         return Err(format!(
             "install: {}: {}",
             dest.display(),
-            crate::io_error_text(&e)
+            crate::error::io_text(&e)
         ));
     }
     let run = Command::new(&dest).arg("--version").output().map_err(|e| {
         format!(
             "install: {}: the copy does not run: {}",
             dest.display(),
-            crate::io_error_text(&e)
+            crate::error::io_text(&e)
         )
     })?;
     let version = String::from_utf8_lossy(&run.stdout);

@@ -38,7 +38,7 @@ fn run() -> u8 {
                 return Exit::Healthy.code();
             }
             _ => {
-                eprintln!("logprobe: {}", logprobe::cli::error_line(&e));
+                logprobe::error::print(logprobe::cli::error_line(&e));
                 return Exit::Usage.code();
             }
         },

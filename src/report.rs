@@ -1,4 +1,5 @@
-//! What a run prints: one self-explaining line (`text`) or one JSON object.
+//! What a run prints: one self-explaining line (`text`) or one JSON object,
+//! and every sentence the probe says about a verdict.
 //!
 //! kubelet keeps the first 10 KiB of a probe's output for the pod's events and
 //! event messages over 1 KiB may be dropped, so the first line stays well
@@ -6,22 +7,13 @@
 
 use serde::Serialize;
 
-use crate::cli::Format;
-use crate::exit::Exit;
-use crate::state::Trip;
-use crate::timefmt;
-
-/// The verdict of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// No trip.
-    Healthy,
-    /// Tripped (sticky) or silent too long.
-    Unhealthy,
-    /// The probe could not check.
-    Error,
-}
+use crate::cli::{Format, OnError};
+use crate::config::Config;
+use crate::error;
+use crate::exit::{Exit, exit_for};
+use crate::state::{State, Trip};
+use crate::timefmt::{format_duration, format_rfc3339};
+use crate::verdict::{Facts, Healthy, Status, Verdict};
 
 /// The match reported in JSON.
 #[derive(Debug, Clone, Serialize)]
@@ -40,13 +32,26 @@ pub struct MatchReport {
     pub count: u32,
 }
 
+impl From<&Trip> for MatchReport {
+    fn from(t: &Trip) -> MatchReport {
+        MatchReport {
+            pattern: t.pattern.clone(),
+            file: t.file.clone(),
+            offset: t.offset,
+            line: t.line.clone(),
+            first_seen: format_rfc3339(t.first_seen),
+            count: t.count,
+        }
+    }
+}
+
 /// Everything a run has to say.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// The verdict.
     pub status: Status,
     /// The exit status.
-    pub exit: u8,
+    pub exit: Exit,
     /// The first line of text output.
     pub message: String,
     /// Bytes scanned by this run.
@@ -74,6 +79,36 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+/// Why a run killed by SIGBUS gave no verdict (see [`crate::sigbus`]).
+pub const TRUNCATED_WHILE_MAPPED: &str =
+    "a log file was truncated while being read; state unchanged, the next run rereads it";
+
+/// Why a run could not date its incarnation.
+pub fn no_incarnation(e: &str) -> String {
+    format!("cannot tell when this container started ({e}); give --since")
+}
+
+/// The warning of a run that found the lock taken.
+pub fn busy_warning(cfg: &Config) -> String {
+    format!(
+        "another logprobe run holds the lock on {}; nothing scanned",
+        cfg.state_path.display()
+    )
+}
+
+/// The warning of a run that found more files than the state can remember.
+pub fn too_many_files(found: usize, kept: usize) -> String {
+    format!("{found} log files found; only the newest {kept} are read")
+}
+
+/// The warning of a run whose state was written with another configuration.
+pub const OTHER_CONFIG: &str = "the state was written with other patterns or paths: its verdict is dropped (give each configuration its own --state)";
+
+/// Why a tripped run could not keep its verdict, as a warning.
+pub fn unsaved_trip(why: &str) -> String {
+    format!("{why}; the next run will find the same lines again")
+}
+
 /// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
 pub fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
@@ -86,6 +121,14 @@ pub fn cut(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// The error of the filebeat preset when neither its files nor the pod logs are there.
+pub fn no_log_file(logs: &[String], why: &str) -> String {
+    format!(
+        "no Filebeat log file ({}), and {why}",
+        cut(&logs.join(", "), 200)
+    )
+}
+
 /// The line that explains a trip.
 pub fn trip_message(t: &Trip, threshold: u32, window_ns: Option<i64>) -> String {
     let count = if threshold > 1 {
@@ -93,7 +136,7 @@ pub fn trip_message(t: &Trip, threshold: u32, window_ns: Option<i64>) -> String 
             Some(w) => format!(
                 "{} matching lines within {}; last ",
                 t.count,
-                timefmt::format_duration(w)
+                format_duration(w)
             ),
             None => format!("{} matching lines; last ", t.count),
         }
@@ -105,47 +148,146 @@ pub fn trip_message(t: &Trip, threshold: u32, window_ns: Option<i64>) -> String 
         cut(&t.pattern, 120),
         cut(&t.file, 200),
         t.offset,
-        timefmt::format_rfc3339(t.first_seen),
+        format_rfc3339(t.first_seen),
         t.line
     )
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn silence_message(since: i64, for_ns: i64, limit: i64, files: usize) -> String {
+    format!(
+        "UNHEALTHY: no watched log has grown for {} (since {}; --max-silence {}; {files} file{} watched)",
+        format_duration(for_ns),
+        format_rfc3339(since),
+        format_duration(limit),
+        plural(files)
+    )
+}
+
+fn healthy_message(cfg: &Config, f: &Facts, kind: Healthy) -> String {
+    let mut m = match kind {
+        Healthy::Busy => {
+            return "HEALTHY: another run is checking right now; no trip recorded in this incarnation"
+                .into();
+        }
+        Healthy::NoFiles => {
+            let list = cut(&f.searched.join(", "), 300);
+            return format!("HEALTHY: no log file found ({list}); nothing to check");
+        }
+        Healthy::Scanned if f.hits > 0 => {
+            let within = cfg
+                .window_ns
+                .map(|w| format!(" within {}", format_duration(w)))
+                .unwrap_or_default();
+            format!(
+                "HEALTHY: {} of {} matching lines{within} so far",
+                f.hits, cfg.threshold
+            )
+        }
+        Healthy::Scanned => format!(
+            "HEALTHY: no match in {} new bytes of {} log file{}",
+            f.scanned_bytes,
+            f.files,
+            plural(f.files)
+        ),
+    };
+    if f.out_of_time {
+        m.push_str(&format!(
+            " (budget {} reached; {} bytes left for the next run)",
+            format_duration(cfg.budget_ns),
+            f.pending_bytes
+        ));
+    }
+    m
+}
+
+/// The outcome of a run: the verdict in words, with what the run found.
+pub fn outcome(cfg: &Config, incarnation: Option<i64>, f: Facts, v: &Verdict) -> Outcome {
+    let status = v.status();
+    let mut errors = f.errors.clone();
+    let mut out = Outcome {
+        status,
+        exit: exit_for(status, cfg.on_error),
+        message: String::new(),
+        scanned_bytes: f.scanned_bytes,
+        pending_bytes: f.pending_bytes,
+        files: f.files,
+        matched: None,
+        state: cfg.state_path.display().to_string(),
+        incarnation: incarnation.map(format_rfc3339),
+        silent_since: None,
+        errors: Vec::new(),
+        warnings: f.warnings.clone(),
+    };
+    out.message = match v {
+        Verdict::Tripped(t) => {
+            out.matched = Some(MatchReport::from(t));
+            trip_message(t, cfg.threshold, cfg.window_ns)
+        }
+        Verdict::Silent { since, for_ns } => {
+            out.silent_since = Some(format_rfc3339(*since));
+            let limit = cfg.max_silence_ns.unwrap_or_default();
+            silence_message(*since, *for_ns, limit, f.files)
+        }
+        Verdict::CouldNotCheck(why) => {
+            if !errors.contains(why) {
+                errors.insert(0, why.clone());
+            }
+            match cfg.on_error {
+                OnError::Pass => format!("HEALTHY: could not check: {why} (--on-error pass)"),
+                OnError::Fail => format!("ERROR: could not check: {why}"),
+            }
+        }
+        Verdict::Healthy(kind) => healthy_message(cfg, &f, *kind),
+    };
+    out.errors = errors;
+    out
+}
+
+/// Used by `state show`: a state file's verdict in words.
+pub fn describe(st: &State) -> String {
+    match &st.trip {
+        Some(t) => trip_message(t, t.count, None),
+        None => format!(
+            "HEALTHY so far: {} file{} tracked, {} recent matching line{}",
+            st.files.len(),
+            plural(st.files.len()),
+            st.hits.len(),
+            plural(st.hits.len())
+        ),
+    }
+}
+
 impl Outcome {
-    /// The match part of a trip.
-    pub fn set_trip(&mut self, t: &Trip) {
-        self.matched = Some(MatchReport {
-            pattern: t.pattern.clone(),
-            file: t.file.clone(),
-            offset: t.offset,
-            line: t.line.clone(),
-            first_seen: timefmt::format_rfc3339(t.first_seen),
-            count: t.count,
-        });
+    /// What is written to stdout: the message, or the JSON object; one line.
+    pub fn stdout(&self, format: Format) -> String {
+        match format {
+            Format::Text => format!("{}\n", self.message),
+            Format::Json => match serde_json::to_string(self) {
+                Ok(s) => format!("{s}\n"),
+                Err(e) => {
+                    error::print(format_args!("cannot encode the report: {e}"));
+                    String::new()
+                }
+            },
+        }
     }
 
     /// Prints the outcome and returns the exit status.
     pub fn print(&self, format: Format) -> Exit {
-        match format {
-            Format::Text => {
-                println!("{}", self.message);
-                for w in &self.warnings {
-                    eprintln!("logprobe: warning: {w}");
-                }
-                for e in &self.errors {
-                    eprintln!("logprobe: {e}");
-                }
+        print!("{}", self.stdout(format));
+        if format == Format::Text {
+            for w in &self.warnings {
+                error::warn(w);
             }
-            Format::Json => match serde_json::to_string(self) {
-                Ok(s) => println!("{s}"),
-                Err(e) => eprintln!("logprobe: cannot encode the report: {e}"),
-            },
+            for e in &self.errors {
+                error::print(e);
+            }
         }
-        match self.exit {
-            0 => Exit::Healthy,
-            1 => Exit::Unhealthy,
-            2 => Exit::Usage,
-            _ => Exit::CouldNotCheck,
-        }
+        self.exit
     }
 }
 

@@ -1,49 +1,42 @@
 //! SIGBUS from a log file truncated while mapped: an orderly exit, never a false failure.
 //!
-//! The handler only calls async-signal-safe functions (`write`, `_exit`). The
-//! state is written after a scan completes, so exiting here changes nothing:
-//! the next run sees the shorter file, takes it for a new one, and is right.
+//! Before its first mapping a run arms the handler with the report it would
+//! give ([`crate::report::TRUNCATED_WHILE_MAPPED`], rendered by
+//! [`crate::report`] like any other) and its exit status. The handler only
+//! calls async-signal-safe functions (`write`, `_exit`) on that prepared text.
+//! The state is written after a scan completes, so exiting here changes
+//! nothing: the next run sees the shorter file, takes it for a new one, and is right.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
-/// (exit status, stdout text) for each of: text/pass, text/fail, json/pass, json/fail.
-const MESSAGES: [(i32, &str); 4] = [
-    (
-        0,
-        "HEALTHY: could not check: a log file was truncated while being read; state unchanged, the next run rereads it (--on-error pass)\n",
-    ),
-    (
-        3,
-        "ERROR: could not check: a log file was truncated while being read; state unchanged, the next run rereads it\n",
-    ),
-    (
-        0,
-        "{\"status\":\"error\",\"exit\":0,\"scanned_bytes\":0,\"message\":\"could not check: a log file was truncated while being read; state unchanged, the next run rereads it\"}\n",
-    ),
-    (
-        3,
-        "{\"status\":\"error\",\"exit\":3,\"scanned_bytes\":0,\"message\":\"could not check: a log file was truncated while being read; state unchanged, the next run rereads it\"}\n",
-    ),
-];
-
-static CHOICE: AtomicUsize = AtomicUsize::new(0);
+static STDOUT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static STDOUT_LEN: AtomicUsize = AtomicUsize::new(0);
+static CODE: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_sigbus(_: nix::libc::c_int) {
-    let (code, msg) = MESSAGES[CHOICE.load(Ordering::Relaxed) % MESSAGES.len()];
     let warn = b"logprobe: SIGBUS: a log file shrank while mapped\n";
-    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffers are statics.
+    let text = STDOUT.load(Ordering::Acquire);
+    let len = STDOUT_LEN.load(Ordering::Relaxed);
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; `warn` is a static
+    // and `text` is null or points to `len` bytes leaked by `arm`, never freed.
     unsafe {
         nix::libc::write(2, warn.as_ptr().cast(), warn.len());
-        nix::libc::write(1, msg.as_ptr().cast(), msg.len());
-        nix::libc::_exit(code);
+        if !text.is_null() {
+            nix::libc::write(1, text.cast(), len);
+        }
+        nix::libc::_exit(CODE.load(Ordering::Relaxed));
     }
 }
 
-/// Installs the handler; `json` and `fail` choose what it prints and the exit status.
-pub fn install(json: bool, fail: bool) {
-    CHOICE.store(usize::from(json) * 2 + usize::from(fail), Ordering::Relaxed);
+/// Installs the handler: on SIGBUS, `stdout` is written and the process exits
+/// with `code`. Called once per run, before the first mapping.
+pub fn arm(code: u8, stdout: String) {
+    let text: &'static mut [u8] = Box::leak(stdout.into_bytes().into_boxed_slice());
+    STDOUT_LEN.store(text.len(), Ordering::Relaxed);
+    CODE.store(i32::from(code), Ordering::Relaxed);
+    STDOUT.store(text.as_mut_ptr(), Ordering::Release);
     let action = SigAction::new(
         SigHandler::Handler(on_sigbus),
         SaFlags::empty(),

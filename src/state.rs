@@ -70,7 +70,7 @@ impl State {
 }
 
 /// What is known of one log file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileState {
     /// The path it was last seen under.
     pub path: String,
@@ -138,7 +138,7 @@ impl std::fmt::Display for StateError {
                 "{}: is a symbolic link; the state is never written through one (use --state to name a real path)",
                 p.display()
             ),
-            StateError::Io(p, e) => write!(f, "{}: {}", p.display(), crate::io_error_text(e)),
+            StateError::Io(p, e) => write!(f, "{}: {}", p.display(), crate::error::io_text(e)),
         }
     }
 }
@@ -415,7 +415,7 @@ pub fn reset(path: &Path) -> Result<bool, String> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(format!("{}: {}", path.display(), crate::io_error_text(&e))),
+        Err(e) => Err(format!("{}: {}", path.display(), crate::error::io_text(&e))),
     }
 }
 

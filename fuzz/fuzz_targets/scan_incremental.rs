@@ -3,4 +3,9 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| logprobe::fuzzing::scan_incremental(data));
+// The properties are the integration tests' own, which replay the corpus.
+#[allow(dead_code)]
+#[path = "../../tests/fuzz_properties.rs"]
+mod properties;
+
+fuzz_target!(|data: &[u8]| properties::scan_incremental(data));

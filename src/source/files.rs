@@ -90,7 +90,7 @@ pub fn discover(patterns: &[(String, Framing)]) -> (Vec<Found>, Vec<String>) {
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => errors.push(format!("{}: {}", path.display(), crate::io_error_text(&e))),
+            Err(e) => errors.push(format!("{}: {}", path.display(), crate::error::io_text(&e))),
         }
     }
     found.sort_by(older_first);
@@ -188,7 +188,7 @@ fn expand(pattern: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
                     continue;
                 }
                 Err(e) => {
-                    errors.push(format!("{}: {}", dir.display(), crate::io_error_text(&e)));
+                    errors.push(format!("{}: {}", dir.display(), crate::error::io_text(&e)));
                     continue;
                 }
             };

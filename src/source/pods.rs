@@ -3,7 +3,7 @@
 //! With `-e` (the official DaemonSet and the Helm chart) Filebeat writes no log
 //! file; the kubelet keeps its stderr on the node in
 //! `/var/log/pods/<namespace>_<pod>_<uid>/<container>/<restart>.log`, in CRI
-//! format (see [`crate::cri`]), rotating `N.log` to `N.log.<timestamp>` and
+//! format (see [`crate::scan::cri`]), rotating `N.log` to `N.log.<timestamp>` and
 //! gzipping older ones (skipped). Each container restart starts a new `N.log`.
 //!
 //! This pod's directory is found without configuration: the pod's UID appears

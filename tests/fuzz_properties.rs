@@ -1,17 +1,17 @@
 //! Properties checked on arbitrary bytes, shared by the fuzz targets in
-//! `fuzz/` and by `tests/fuzz_corpus.rs`, which replays the committed corpus
-//! on stable Rust. Each function panics when a property does not hold.
-//!
-//! Not part of logprobe's interface: hidden from the docs, may change at any time.
+//! `fuzz/` (which include this file by path) and by the integration tests,
+//! which replay the committed corpus on stable Rust. Each function panics
+//! when a property does not hold. Only logprobe's public interface and std
+//! are used here, so both crates compile it as it stands.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use crate::cli::Command;
-use crate::config::Config;
-use crate::scan::{Cursor, Flow, Hit, Matcher, SNIPPET_BYTES, scan_chunk};
-use crate::state;
+use logprobe::cli::Command;
+use logprobe::config::Config;
+use logprobe::scan::{Cursor, Ended, Flow, Framing, Hit, Limits, Matcher, SNIPPET_BYTES, Scanner};
+use logprobe::state;
 
 /// Hands out the fuzzer's bytes; zeros once they run out.
 struct Input<'a> {
@@ -101,12 +101,13 @@ fn occurs(line: &[u8], literal: &str, ignore_case: bool) -> bool {
     .is_some()
 }
 
-/// `scan_chunk`, fed the way `scan::scan_file` feeds it but with arbitrary
-/// file growth, window sizes and stops, finds exactly the lines a one-shot
-/// scan of the same bytes finds: each counting line once, in order, with the
-/// leftmost pattern. Lines of `max_line` bytes or more may be cut into pieces,
-/// so for them only this holds: a line with a pattern and no exception counts,
-/// a line with no pattern does not, and a reported pattern is in the line.
+/// The probe's window loop ([`Scanner::scan`]), over a file that grows by
+/// arbitrary steps, with arbitrary window sizes, trips and budget stops,
+/// finds exactly the lines a one-shot scan of the same bytes finds: each
+/// counting line once, in order, with the leftmost pattern. Lines of
+/// `max_line` bytes or more may be cut into pieces, so for them only this
+/// holds: a line with a pattern and no exception counts, a line with no
+/// pattern does not, and a reported pattern is in the line.
 pub fn scan_incremental(data: &[u8]) {
     let mut input = Input { data };
     let flags = input.byte();
@@ -120,6 +121,7 @@ pub fn scan_incremental(data: &[u8]) {
         .map(|_| (input.byte(), input.byte()))
         .collect();
     let stops = input.byte();
+    let budget_stops = input.byte();
     let content: Vec<u8> = input
         .rest()
         .iter()
@@ -127,7 +129,6 @@ pub fn scan_incremental(data: &[u8]) {
         .collect();
 
     let m = Matcher::new(&patterns, &excepts, ignore_case).expect("valid literals");
-    let overlap = m.overlap();
     let len = content.len();
     let mut cursor = Cursor::default();
     let mut hits: Vec<Hit> = Vec::new();
@@ -136,36 +137,41 @@ pub fn scan_incremental(data: &[u8]) {
     for (i, &(grow, extra)) in steps.iter().chain(std::iter::once(&last)).enumerate() {
         visible = visible.max(len * usize::from(grow) / 255);
         // At least what `--map-window` validation guarantees: max_line + longest literal.
-        let window = max_line + overlap + 1 + usize::from(extra);
-        while (cursor.offset as usize) < visible {
-            let back = cursor.long_line.map_or(0, |ll| {
-                (overlap as u64).min(cursor.offset - ll.start) as usize
-            });
-            let start = cursor.offset as usize - back;
-            let end = visible.min(start + window);
-            let before = cursor;
-            let mut stop_here = stops >> (i % 8) & 1 != 0;
-            scan_chunk(
-                &m,
-                &content[start..end],
-                start as u64,
+        let scanner = Scanner {
+            matcher: &m,
+            framing: Framing::Plain,
+            limits: Limits {
+                map_window: max_line + m.overlap() + 1 + usize::from(extra),
                 max_line,
-                &mut cursor,
-                &mut |h| {
-                    hits.push(h);
-                    if std::mem::take(&mut stop_here) {
-                        Flow::Stop
-                    } else {
-                        Flow::Continue
-                    }
-                },
-            );
+            },
+        };
+        let mut stop_here = stops >> (i % 8) & 1 != 0;
+        let mut out_of_time = budget_stops >> (i % 8) & 1 != 0;
+        // A trip or a budget stop ends a run; the next run goes on from the cursor.
+        loop {
+            let before = cursor;
+            let ended = scanner
+                .scan(
+                    &mut &content[..visible],
+                    visible as u64,
+                    &mut cursor,
+                    &mut |h| {
+                        hits.push(h);
+                        if std::mem::take(&mut stop_here) {
+                            Flow::Stop
+                        } else {
+                            Flow::Continue
+                        }
+                    },
+                    &mut || std::mem::take(&mut out_of_time),
+                )
+                .expect("bytes in memory never fail to read");
             assert!(
                 cursor.offset >= before.offset,
                 "the cursor went back from {before:?} to {cursor:?}"
             );
-            if cursor == before {
-                break; // an unterminated tail shorter than max_line: wait
+            if ended == Ended::CaughtUp {
+                break;
             }
         }
     }
@@ -256,10 +262,10 @@ pub fn options(data: &[u8]) {
         )
         .collect();
 
-    let cli = match crate::cli::parse(args) {
+    let cli = match logprobe::cli::parse(args) {
         Ok(c) => c,
         Err(e) => {
-            let line = crate::cli::error_line(&e);
+            let line = logprobe::cli::error_line(&e);
             assert!(
                 !line.contains('\n'),
                 "a usage error over several lines: {line:?}"
@@ -285,6 +291,7 @@ pub fn options(data: &[u8]) {
     }
     match config {
         Err(e) => {
+            let e = e.as_str();
             assert!(!e.is_empty(), "an empty error");
             assert!(
                 !e.contains(['\n', '\r']),
@@ -317,7 +324,6 @@ fn patterns_file_path() -> PathBuf {
         std::thread::current().id()
     ))
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
