@@ -6,7 +6,7 @@
 //! previous state, and the next run rereads instead of skipping.
 
 use std::collections::HashMap;
-use std::fs::OpenOptions;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
@@ -309,20 +309,10 @@ impl<'a> Run<'a> {
         matcher: &mut Option<Matcher>,
         counter: &mut Counter,
     ) -> io::Result<Option<Scanned>> {
-        let file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
-            .open(&f.path)
-        {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
         // Identity and size come from the descriptor, never from the path.
-        let meta = file.metadata()?;
-        if !meta.is_file() {
+        let Some((file, meta)) = open_regular(&f.path)? else {
             return Ok(None);
-        }
+        };
         let (size, mtime) = (meta.len(), mtime_ns(&meta));
         let head = identity::read_head(&file, size)?;
         let opened = Opened {
@@ -334,13 +324,7 @@ impl<'a> Run<'a> {
         let mut cursor = identity::resume(known, &opened, |dev, ino| {
             self.sizes.get(&(dev, ino)).copied()
         });
-        let path = f.path.display().to_string();
-        let mut s = Scanned {
-            entry: FileState::default(),
-            scanned: 0,
-            pending: 0,
-            ended: Ended::CaughtUp,
-        };
+        let (mut scanned, mut ended) = (0, Ended::CaughtUp);
         if mtime < self.incarnation {
             // Written only by an earlier incarnation: never trips.
             cursor = Cursor::at(size);
@@ -349,33 +333,19 @@ impl<'a> Run<'a> {
                 Some(m) => m,
                 None => matcher.insert(self.first_matcher()?),
             };
-            let scanner = Scanner {
-                matcher: m,
-                framing: f.framing,
-                limits: self.limits,
-            };
             let before = cursor.offset;
-            s.ended = scanner.scan(
-                &mut MappedFile::new(&file),
-                size,
-                &mut cursor,
-                &mut |hit| counter.on_hit(hit, &path),
-                &mut || Instant::now() >= self.deadline,
-            )?;
-            s.scanned = cursor.offset - before;
-            if s.ended == Ended::OutOfTime {
-                s.pending = size - cursor.offset;
-            }
+            ended = self.scan_bytes(&file, f, size, &mut cursor, m, counter)?;
+            scanned = cursor.offset - before;
         }
         let (fp_len, fp) = opened.fingerprint();
-        s.entry = FileState {
-            path,
+        let entry = FileState {
+            path: f.path.display().to_string(),
             dev: opened.dev,
             ino: opened.ino,
             fp_len,
             fp,
             // Examined only this far: the next run must not take the file as unchanged.
-            size: if s.ended == Ended::CaughtUp {
+            size: if ended == Ended::CaughtUp {
                 size
             } else {
                 cursor.offset
@@ -383,7 +353,42 @@ impl<'a> Run<'a> {
             mtime,
             cursor,
         };
-        Ok(Some(s))
+        let pending = if ended == Ended::OutOfTime {
+            size - cursor.offset
+        } else {
+            0
+        };
+        Ok(Some(Scanned {
+            entry,
+            scanned,
+            pending,
+            ended,
+        }))
+    }
+
+    /// Scans `file` from `cursor` to `size`, counting hits, until the deadline.
+    fn scan_bytes(
+        &self,
+        file: &File,
+        f: &Found,
+        size: u64,
+        cursor: &mut Cursor,
+        matcher: &Matcher,
+        counter: &mut Counter,
+    ) -> io::Result<Ended> {
+        let scanner = Scanner {
+            matcher,
+            framing: f.framing,
+            limits: self.limits,
+        };
+        let path = f.path.display().to_string();
+        scanner.scan(
+            &mut MappedFile::new(file),
+            size,
+            cursor,
+            &mut |hit| counter.on_hit(hit, &path),
+            &mut || Instant::now() >= self.deadline,
+        )
     }
 
     /// The matcher, built when the first file has new bytes; from then on a
@@ -406,4 +411,20 @@ impl<'a> Run<'a> {
         sigbus::arm(out.exit.code(), out.stdout(cfg.format));
         Ok(m)
     }
+}
+
+/// Opens a log file for reading, with its descriptor's metadata. `Ok(None)`:
+/// it vanished, or is not a regular file.
+fn open_regular(path: &Path) -> io::Result<Option<(File, Metadata)>> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    Ok(meta.is_file().then_some((file, meta)))
 }

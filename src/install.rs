@@ -44,33 +44,8 @@ pub fn install(dir: &Path) -> Result<String, String> {
         )
     })?;
     let dest = dir.join("logprobe");
-    let tmp = dir.join(format!(".logprobe.{}.tmp", std::process::id()));
-    let write = || -> io::Result<()> {
-        let _ = fs::remove_file(&tmp);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o700)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(&tmp)?;
-        f.write_all(&exe)?;
-        f.set_permissions(fs::Permissions::from_mode(0o555))?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, &dest)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(format!(
-            "install: {}: {}",
-            dest.display(),
-            crate::error::io_text(&e)
-        ));
-    }
+    write_atomically(dir, &dest, &exe)
+        .map_err(|e| format!("install: {}", crate::error::at_path(&dest, &e)))?;
     let run = Command::new(&dest).arg("--version").output().map_err(|e| {
         format!(
             "install: {}: the copy does not run: {}",
@@ -92,4 +67,31 @@ pub fn install(dir: &Path) -> Result<String, String> {
         version.trim(),
         exe.len()
     ))
+}
+
+/// Writes `bytes` to `dest` in `dir` with mode 0555: under a temporary name,
+/// flushed, then renamed into place, so `dest` is never seen half-written.
+fn write_atomically(dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!(".logprobe.{}.tmp", std::process::id()));
+    let write = || -> io::Result<()> {
+        let _ = fs::remove_file(&tmp);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o700)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.set_permissions(fs::Permissions::from_mode(0o555))?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, dest)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    };
+    write().inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
 }

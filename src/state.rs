@@ -269,24 +269,30 @@ pub fn load(path: &Path, set_aside: bool) -> Result<Loaded, StateError> {
         },
     };
     let why = problem.unwrap_or_default();
-    let mut warning = format!("state {}: {why}; ", path.display());
-    if set_aside && meta.is_file() {
-        let bad = sibling(path, ".bad");
-        match fs::rename(path, &bad) {
-            Ok(()) => warning.push_str(&format!(
-                "set aside as {} and started afresh",
-                bad.display()
-            )),
-            Err(e) => warning.push_str(&format!("could not set it aside ({e}); starting afresh")),
-        }
-    } else {
-        warning.push_str("starting afresh");
-    }
     Ok(Loaded {
         state: None,
         raw: Vec::new(),
-        warning: Some(warning),
+        warning: Some(set_aside_bad(path, &why, set_aside && meta.is_file())),
     })
+}
+
+/// Sets an unusable state file aside as `<path>.bad` (when `rename`), and
+/// says so in a warning.
+fn set_aside_bad(path: &Path, why: &str, rename: bool) -> String {
+    let mut warning = format!("state {}: {why}; ", path.display());
+    if !rename {
+        warning.push_str("starting afresh");
+        return warning;
+    }
+    let bad = sibling(path, ".bad");
+    match fs::rename(path, &bad) {
+        Ok(()) => warning.push_str(&format!(
+            "set aside as {} and started afresh",
+            bad.display()
+        )),
+        Err(e) => warning.push_str(&format!("could not set it aside ({e}); starting afresh")),
+    }
+    warning
 }
 
 /// Parses state bytes, checking the version.

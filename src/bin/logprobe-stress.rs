@@ -22,9 +22,11 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
+use logprobe::preset::FILEBEAT;
 use logprobe::timefmt::{format_duration, format_rfc3339, parse_duration};
 
-const STUCK: &str = "Can only start an input when all related states are finished";
+/// The stuck message the emulated Filebeat plants: the filebeat preset's.
+const STUCK: &str = FILEBEAT.patterns[0];
 
 /// Stress test for logprobe: emulated Filebeat pods probed as kubelet would.
 #[derive(Debug, Parser)]
@@ -267,16 +269,26 @@ fn new_incarnation(pod: &Mutex<Pod>) {
     thread::sleep(Duration::from_millis(20));
 }
 
-#[allow(clippy::too_many_arguments)]
-fn writer_thread(
-    args: &Args,
+/// What a writer thread is handed.
+struct WriterJob {
     index: usize,
     logs: PathBuf,
     pod: Arc<Mutex<Pod>>,
     stop: Arc<AtomicBool>,
+    /// No stuck line is planted after this.
     plant_until: Instant,
-    mut rng: Rng,
-) -> std::io::Result<()> {
+    rng: Rng,
+}
+
+fn writer_thread(args: &Args, job: WriterJob) -> std::io::Result<()> {
+    let WriterJob {
+        index,
+        logs,
+        pod,
+        stop,
+        plant_until,
+        mut rng,
+    } = job;
     let scheme = match args.scheme {
         Scheme::Mixed if index % 2 == 1 => Scheme::V8,
         Scheme::Mixed => Scheme::V7,
@@ -304,35 +316,40 @@ fn writer_thread(
             plant_at = Instant::now() + rng.around(args.stuck_after);
         }
         let now = Instant::now();
-        let incarnation = pod.lock().unwrap().incarnation;
-        let planted_here = pod
-            .lock()
-            .unwrap()
-            .plants
-            .iter()
-            .any(|p| p.incarnation == incarnation);
-        if !planted_here && now >= plant_at && now < plant_until {
+        let line = if now >= plant_at && now < plant_until && !planted_here(&pod) {
             plants += 1;
-            let id = format!("stuck-{index}-{plants}");
-            let line = w.format(Some(&id));
-            // Recorded first, so a probe that finds the line finds the record.
-            pod.lock().unwrap().plants.push(Plant {
-                id,
-                incarnation,
-                at: Instant::now(),
-                detected: None,
-            });
-            w.write_line(&line, &mut rng)?;
+            plant(&mut w, &pod, format!("stuck-{index}-{plants}"))
         } else {
-            let line = w.format(None);
-            w.write_line(&line, &mut rng)?;
-        }
+            w.format(None)
+        };
+        w.write_line(&line, &mut rng)?;
         if w.size >= args.rotate_bytes {
             w.rotate(args.keep_files)?;
         }
         thread::sleep(rng.around(gap));
     }
     Ok(())
+}
+
+/// Whether the current incarnation already has its stuck line.
+fn planted_here(pod: &Mutex<Pod>) -> bool {
+    let p = pod.lock().unwrap();
+    p.plants.iter().any(|pl| pl.incarnation == p.incarnation)
+}
+
+/// A stuck line, recorded before it is written, so a probe that finds the
+/// line finds the record.
+fn plant(w: &mut Writer, pod: &Mutex<Pod>, id: String) -> String {
+    let line = w.format(Some(&id));
+    let mut p = pod.lock().unwrap();
+    let incarnation = p.incarnation;
+    p.plants.push(Plant {
+        id,
+        incarnation,
+        at: Instant::now(),
+        detected: None,
+    });
+    line
 }
 
 /// One probe run: exit code (None when killed at the timeout), stdout, latency.
@@ -369,6 +386,21 @@ fn probe(exe: &Path, argv: &[String], timeout: Duration) -> (Option<i32>, String
     }
 }
 
+/// The arguments of every probe run of a pod, but `--since`: the filebeat
+/// preset's file names in the pod's log directory, its stuck message.
+fn probe_args(root: &Path) -> Vec<String> {
+    let logs = root.join("logs");
+    let mut base: Vec<String> = vec!["check".into(), "--preset".into(), "none".into()];
+    for path in FILEBEAT.paths {
+        let name = Path::new(path).file_name().expect("a file name");
+        base.push("--log".into());
+        base.push(logs.join(name).display().to_string());
+    }
+    let state = root.join("state.json").display().to_string();
+    base.extend(["--pattern", STUCK, "--format", "json", "--state", &state].map(String::from));
+    base
+}
+
 fn prober_thread(
     args: &Args,
     exe: &Path,
@@ -376,23 +408,7 @@ fn prober_thread(
     pod: Arc<Mutex<Pod>>,
     stop: Arc<AtomicBool>,
 ) -> Tally {
-    let logs = root.join("logs");
-    let mut base: Vec<String> = vec!["check".into(), "--preset".into(), "none".into()];
-    for l in ["filebeat", "filebeat.[0-9]*", "filebeat-*"] {
-        base.push("--log".into());
-        base.push(logs.join(l).display().to_string());
-    }
-    base.extend(
-        [
-            "--pattern",
-            STUCK,
-            "--format",
-            "json",
-            "--state",
-            &root.join("state.json").display().to_string(),
-        ]
-        .map(String::from),
-    );
+    let base = probe_args(root);
     let mut tally = Tally::default();
     let mut failures = 0;
     let mut next = Instant::now();
@@ -417,69 +433,96 @@ fn prober_thread(
         let (code, out, latency) = probe(exe, &argv, args.timeout);
         tally.runs += 1;
         tally.latencies.push(latency);
-        let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_default();
-        let failed = match code {
-            Some(0) => {
-                if json["status"] != "healthy" {
-                    tally.errors += 1;
-                }
-                false
-            }
-            Some(1) => {
-                let line = json["match"]["line"].as_str().unwrap_or_default();
-                let mut p = pod.lock().unwrap();
-                let plant = p.plants.iter_mut().find(|pl| {
-                    pl.incarnation == incarnation && line.contains(&format!("({})", pl.id))
-                });
-                match plant {
-                    Some(pl) => {
-                        pl.detected.get_or_insert_with(Instant::now);
-                    }
-                    None => tally.false_trips.push(format!(
-                        "{}: {}",
-                        root.display(),
-                        json["message"].as_str().unwrap_or(out.trim())
-                    )),
-                }
-                true
-            }
-            None => {
-                tally.timeouts += 1;
-                tally.errors += 1;
-                true
-            }
-            Some(_) => {
-                tally.errors += 1;
-                true
-            }
-        };
+        let failed = judge(code, &out, incarnation, root, &pod, &mut tally);
         failures = if failed { failures + 1 } else { 0 };
         if failures >= args.failure_threshold {
             failures = 0;
-            tally.restarts += 1;
-            let mut p = pod.lock().unwrap();
-            let cause = p
-                .plants
-                .iter()
-                .any(|pl| pl.incarnation == incarnation && pl.detected.is_some());
-            if !cause {
-                // Timeouts or errors alone got Filebeat restarted.
-                tally.false_trips.push(format!(
-                    "{}: restarted after {} failures without a stuck line",
-                    root.display(),
-                    args.failure_threshold
-                ));
-            }
-            p.restart_requested = true;
-            drop(p);
-            // Probing pauses while the container restarts.
-            while pod.lock().unwrap().restart_requested && !stop.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_millis(1));
-            }
+            restart(args, root, incarnation, &pod, &stop, &mut tally);
             next = Instant::now() + args.period;
         }
     }
     tally
+}
+
+/// Whether a run failed, as kubelet counts it; a trip must name a stuck line
+/// planted in this incarnation, anything else is a false trip.
+fn judge(
+    code: Option<i32>,
+    out: &str,
+    incarnation: u32,
+    root: &Path,
+    pod: &Mutex<Pod>,
+    tally: &mut Tally,
+) -> bool {
+    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_default();
+    match code {
+        Some(0) => {
+            if json["status"] != "healthy" {
+                tally.errors += 1;
+            }
+            false
+        }
+        Some(1) => {
+            let line = json["match"]["line"].as_str().unwrap_or_default();
+            let mut p = pod.lock().unwrap();
+            let plant = p
+                .plants
+                .iter_mut()
+                .find(|pl| pl.incarnation == incarnation && line.contains(&format!("({})", pl.id)));
+            match plant {
+                Some(pl) => {
+                    pl.detected.get_or_insert_with(Instant::now);
+                }
+                None => tally.false_trips.push(format!(
+                    "{}: {}",
+                    root.display(),
+                    json["message"].as_str().unwrap_or(out.trim())
+                )),
+            }
+            true
+        }
+        None => {
+            tally.timeouts += 1;
+            tally.errors += 1;
+            true
+        }
+        Some(_) => {
+            tally.errors += 1;
+            true
+        }
+    }
+}
+
+/// kubelet restarts the container at the failure threshold: a restart with
+/// no stuck line detected behind it is a false trip. Probing pauses until
+/// the new incarnation runs.
+fn restart(
+    args: &Args,
+    root: &Path,
+    incarnation: u32,
+    pod: &Mutex<Pod>,
+    stop: &AtomicBool,
+    tally: &mut Tally,
+) {
+    tally.restarts += 1;
+    let mut p = pod.lock().unwrap();
+    let cause = p
+        .plants
+        .iter()
+        .any(|pl| pl.incarnation == incarnation && pl.detected.is_some());
+    if !cause {
+        // Timeouts or errors alone got Filebeat restarted.
+        tally.false_trips.push(format!(
+            "{}: restarted after {} failures without a stuck line",
+            root.display(),
+            args.failure_threshold
+        ));
+    }
+    p.restart_requested = true;
+    drop(p);
+    while pod.lock().unwrap().restart_requested && !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -518,24 +561,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let seed = args.seed.unwrap_or_else(|| now_ns() as u64);
-    let (root, remove) = match &args.dir {
-        Some(d) => (d.clone(), false),
-        // tmpfs when there is one: on a disk, the state's fsync per run
-        // under heavy load can stall whole runs in the file system's journal,
-        // which measures the disk, not the probe (give --dir for that).
-        None => {
-            let shm = Path::new("/dev/shm");
-            let base = if shm.is_dir() {
-                shm.to_path_buf()
-            } else {
-                std::env::temp_dir()
-            };
-            (
-                base.join(format!("logprobe-stress-{}", std::process::id())),
-                true,
-            )
-        }
-    };
+    let (root, remove) = work_dir(&args);
     println!(
         "logprobe-stress: {} workers for {}, scheme {:?}, period {}, timeout {}, {} lines/s, rotate at {} bytes, keep {}, in {}, seed {seed}",
         args.workers,
@@ -548,7 +574,51 @@ fn main() -> ExitCode {
         args.keep_files,
         root.display()
     );
+    let code = match run_pods(Arc::new(args), &exe, &root, seed) {
+        Ok(r) => r.print(),
+        Err(e) => {
+            eprintln!("logprobe-stress: {e}");
+            ExitCode::from(2)
+        }
+    };
+    if remove {
+        let _ = fs::remove_dir_all(&root);
+    } else {
+        println!("files kept in {}", root.display());
+    }
+    code
+}
 
+/// Where the pods' files go, and whether to remove them at the end.
+fn work_dir(args: &Args) -> (PathBuf, bool) {
+    if let Some(d) = &args.dir {
+        return (d.clone(), false);
+    }
+    // tmpfs when there is one: on a disk, the state's fsync per run
+    // under heavy load can stall whole runs in the file system's journal,
+    // which measures the disk, not the probe (give --dir for that).
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("logprobe-stress-{}", std::process::id()));
+    (dir, true)
+}
+
+/// What a whole run found.
+struct Results {
+    elapsed: Duration,
+    total: Tally,
+    writer_errors: usize,
+    planted: usize,
+    missed: Vec<String>,
+    detect_times: Vec<Duration>,
+}
+
+/// Runs every pod's writer and prober for the duration, then gathers what they saw.
+fn run_pods(args: Arc<Args>, exe: &Path, root: &Path, seed: u64) -> Result<Results, String> {
     let started = Instant::now();
     // No stuck line so late that its detection cannot fit before the end.
     let detect = args.timeout + args.period * (args.failure_threshold + 2) + Duration::from_secs(1);
@@ -556,24 +626,25 @@ fn main() -> ExitCode {
         .checked_sub(detect)
         .unwrap_or(started);
     let stop = Arc::new(AtomicBool::new(false));
-    let args = Arc::new(args);
     let mut pods = Vec::new();
     let mut writers = Vec::new();
     let mut probers = Vec::new();
-    for i in 0..args.workers {
-        let dir = root.join(format!("pod-{i}"));
-        if let Err(e) = fs::create_dir_all(dir.join("logs")) {
-            eprintln!("logprobe-stress: {}: {e}", dir.display());
-            return ExitCode::from(2);
-        }
+    for index in 0..args.workers {
+        let dir = root.join(format!("pod-{index}"));
+        fs::create_dir_all(dir.join("logs")).map_err(|e| format!("{}: {e}", dir.display()))?;
         let pod = Arc::new(Mutex::new(Pod::default()));
         pods.push(pod.clone());
-        let rng = Rng((seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
-        let (a, p, s, logs) = (args.clone(), pod.clone(), stop.clone(), dir.join("logs"));
-        writers.push(thread::spawn(move || {
-            writer_thread(&a, i, logs, p, s, plant_until, rng)
-        }));
-        let (a, p, s, exe) = (args.clone(), pod.clone(), stop.clone(), exe.clone());
+        let job = WriterJob {
+            index,
+            logs: dir.join("logs"),
+            pod: pod.clone(),
+            stop: stop.clone(),
+            plant_until,
+            rng: Rng((seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1),
+        };
+        let a = args.clone();
+        writers.push(thread::spawn(move || writer_thread(&a, job)));
+        let (a, p, s, exe) = (args.clone(), pod, stop.clone(), exe.to_path_buf());
         probers.push(thread::spawn(move || {
             // Let the writer set the first incarnation.
             while p.lock().unwrap().incarnation == 0 {
@@ -584,8 +655,18 @@ fn main() -> ExitCode {
     }
     thread::sleep(args.duration);
     stop.store(true, Ordering::Relaxed);
-    let elapsed = started.elapsed();
+    Ok(gather(started.elapsed(), &pods, probers, writers))
+}
 
+type Handle<T> = thread::JoinHandle<T>;
+
+/// Joins the threads and adds up what they saw.
+fn gather(
+    elapsed: Duration,
+    pods: &[Arc<Mutex<Pod>>],
+    probers: Vec<Handle<Tally>>,
+    writers: Vec<Handle<std::io::Result<()>>>,
+) -> Results {
     let mut total = Tally::default();
     for h in probers {
         let t = h.join().expect("prober");
@@ -603,64 +684,73 @@ fn main() -> ExitCode {
             writer_errors += 1;
         }
     }
-    let mut planted = 0;
-    let mut missed = Vec::new();
-    let mut detect_times = Vec::new();
-    for p in &pods {
+    let mut r = Results {
+        elapsed,
+        total,
+        writer_errors,
+        planted: 0,
+        missed: Vec::new(),
+        detect_times: Vec::new(),
+    };
+    for p in pods {
         for pl in &p.lock().unwrap().plants {
-            planted += 1;
+            r.planted += 1;
             match pl.detected {
-                Some(d) => detect_times.push(d.saturating_duration_since(pl.at)),
-                None => missed.push(pl.id.clone()),
+                Some(d) => r.detect_times.push(d.saturating_duration_since(pl.at)),
+                None => r.missed.push(pl.id.clone()),
             }
         }
     }
-    total.latencies.sort();
-    detect_times.sort();
-    let l = &total.latencies;
-    println!(
-        "runs: {} ({:.1}/s); errors: {} ({:.2}%), of which timeouts: {}",
-        total.runs,
-        total.runs as f64 / elapsed.as_secs_f64(),
-        total.errors,
-        100.0 * total.errors as f64 / total.runs.max(1) as f64,
-        total.timeouts
-    );
-    println!(
-        "run latency: p50 {} p99 {} max {}",
-        show(percentile(l, 0.5)),
-        show(percentile(l, 0.99)),
-        show(l.last().copied().unwrap_or_default())
-    );
-    println!(
-        "stuck lines planted: {planted}; missed trips: {}; false trips: {}; restarts: {}",
-        missed.len(),
-        total.false_trips.len(),
-        total.restarts
-    );
-    println!(
-        "time to detect: p50 {} p99 {} max {}",
-        show(percentile(&detect_times, 0.5)),
-        show(percentile(&detect_times, 0.99)),
-        show(detect_times.last().copied().unwrap_or_default())
-    );
-    for m in &missed {
-        println!("MISSED: {m}");
+    r.total.latencies.sort();
+    r.detect_times.sort();
+    r
+}
+
+impl Results {
+    /// Prints the figures and the verdict: any miss or false trip fails.
+    fn print(&self) -> ExitCode {
+        let (t, l) = (&self.total, &self.total.latencies);
+        println!(
+            "runs: {} ({:.1}/s); errors: {} ({:.2}%), of which timeouts: {}",
+            t.runs,
+            t.runs as f64 / self.elapsed.as_secs_f64(),
+            t.errors,
+            100.0 * t.errors as f64 / t.runs.max(1) as f64,
+            t.timeouts
+        );
+        println!(
+            "run latency: p50 {} p99 {} max {}",
+            show(percentile(l, 0.5)),
+            show(percentile(l, 0.99)),
+            show(l.last().copied().unwrap_or_default())
+        );
+        println!(
+            "stuck lines planted: {}; missed trips: {}; false trips: {}; restarts: {}",
+            self.planted,
+            self.missed.len(),
+            t.false_trips.len(),
+            t.restarts
+        );
+        let d = &self.detect_times;
+        println!(
+            "time to detect: p50 {} p99 {} max {}",
+            show(percentile(d, 0.5)),
+            show(percentile(d, 0.99)),
+            show(d.last().copied().unwrap_or_default())
+        );
+        for m in &self.missed {
+            println!("MISSED: {m}");
+        }
+        for f in &t.false_trips {
+            println!("FALSE TRIP: {f}");
+        }
+        if !self.missed.is_empty() || !t.false_trips.is_empty() || self.writer_errors > 0 {
+            println!("FAIL");
+            return ExitCode::from(1);
+        }
+        println!("PASS");
+        ExitCode::SUCCESS
     }
-    for f in &total.false_trips {
-        println!("FALSE TRIP: {f}");
-    }
-    if remove {
-        let _ = fs::remove_dir_all(&root);
-    } else {
-        println!("files kept in {}", root.display());
-    }
-    if !missed.is_empty() || !total.false_trips.is_empty() || writer_errors > 0 {
-        println!("FAIL");
-        return ExitCode::from(1);
-    }
-    println!("PASS");
-    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

@@ -23,37 +23,13 @@ pub fn scan_chunk(
     on_hit: &mut dyn FnMut(Hit) -> Flow,
 ) -> Flow {
     debug_assert!(buf_start <= cursor.offset && cursor.offset <= buf_start + buf.len() as u64);
-    let mut p = (cursor.offset - buf_start) as usize;
-
-    if let Some(mut ll) = cursor.long_line {
-        let from = p
-            .saturating_sub(m.overlap())
-            .max(ll.start.saturating_sub(buf_start) as usize);
-        let (end, done) = match buf[p..].iter().position(|&b| b == b'\n') {
-            Some(i) => (p + i, true),
-            None if buf.len() - p >= max_line => (buf.len(), false),
-            None => return Flow::Continue,
-        };
-        let cut_before = from > 0 || ll.start < buf_start;
-        let flow = offer(
-            m,
-            &buf[from..end],
-            ll.start,
-            cut_before,
-            Some(&mut ll.settled),
-            on_hit,
-        );
-        if !done {
-            cursor.offset = buf_start + end as u64;
-            cursor.long_line = Some(ll);
-            return flow;
-        }
-        *cursor = Cursor::at(buf_start + end as u64 + 1);
-        p = end + 1;
-        if flow == Flow::Stop {
-            return flow;
-        }
-    }
+    let p = match cursor.long_line {
+        None => (cursor.offset - buf_start) as usize,
+        Some(ll) => match long_line_piece(m, buf, buf_start, max_line, cursor, ll, on_hit) {
+            Ok(p) => p,
+            Err(flow) => return flow,
+        },
+    };
 
     let complete_end = match buf[p..].iter().rposition(|&b| b == b'\n') {
         Some(i) => p + i + 1,
@@ -98,6 +74,49 @@ pub fn scan_chunk(
     let flow = offer(m, tail, ll.start, false, Some(&mut ll.settled), on_hit);
     cursor.long_line = Some(ll);
     flow
+}
+
+/// The next piece of a long line that began before `cursor`, scanned with
+/// the overlap before it. `Ok(p)`: the line ended and was left behind,
+/// complete lines resume at `buf[p]`. `Err(flow)`: return `flow` now (the
+/// line goes on past `buf`, or `on_hit` said stop).
+fn long_line_piece(
+    m: &Matcher,
+    buf: &[u8],
+    buf_start: u64,
+    max_line: usize,
+    cursor: &mut Cursor,
+    mut ll: LongLine,
+    on_hit: &mut dyn FnMut(Hit) -> Flow,
+) -> Result<usize, Flow> {
+    let p = (cursor.offset - buf_start) as usize;
+    let from = p
+        .saturating_sub(m.overlap())
+        .max(ll.start.saturating_sub(buf_start) as usize);
+    let (end, done) = match buf[p..].iter().position(|&b| b == b'\n') {
+        Some(i) => (p + i, true),
+        None if buf.len() - p >= max_line => (buf.len(), false),
+        None => return Err(Flow::Continue), // too short a piece: wait
+    };
+    let cut_before = from > 0 || ll.start < buf_start;
+    let flow = offer(
+        m,
+        &buf[from..end],
+        ll.start,
+        cut_before,
+        Some(&mut ll.settled),
+        on_hit,
+    );
+    if !done {
+        cursor.offset = buf_start + end as u64;
+        cursor.long_line = Some(ll);
+        return Err(flow);
+    }
+    *cursor = Cursor::at(buf_start + end as u64 + 1);
+    match flow {
+        Flow::Continue => Ok(end + 1),
+        Flow::Stop => Err(Flow::Stop),
+    }
 }
 
 #[cfg(test)]
