@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -50,7 +51,7 @@ def die(msg, code=2):
 def need(tool):
     path = shutil.which(tool)
     if not path:
-        die("%s not found on PATH; run benches/install-deps.sh (as root) or install it" % tool)
+        die("%s not found on PATH; run scripts/install-deps bench (as root) or install it" % tool)
     return path
 
 
@@ -385,7 +386,17 @@ def pf(ok):
     return "**PASS**" if ok else "**FAIL**"
 
 
-def main():
+# ---------------------------------------------------------------- the run, step by step
+
+S_FLOOR = "start-up floor"
+S10 = "first run, 10 MiB (7.x text)"
+S8 = "first run, 8 files × 10 MiB (7.x text)"
+S100 = "first run, 100 MiB (8.x ndjson)"
+S_ND = "no new data (8 files, offsets at end)"
+S_AP = "1 MiB appended (8 files)"
+
+
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--logprobe", required=True, help="the static logprobe executable to measure")
     ap.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "logprobe-bench"))
@@ -398,293 +409,338 @@ def main():
                     help="niceness of the harness and every timed command (default -20: other load disturbs "
                          "them less; needs root, else left as it is)")
     ap.add_argument("--locale", default=None, help="LC_ALL for the peers (default C.UTF-8 when present, else C)")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    t_start = time.time()
-    logprobe = os.path.abspath(args.logprobe)
-    if not os.access(logprobe, os.X_OK):
-        die("logprobe executable %s not found or not executable" % logprobe)
-    tools = {t: need(t) for t in ("grep", "rg", "sh", "valgrind", "cargo", "rustc", "cc")}
-    patterns_file = os.path.join(HERE, "patterns.txt")
-    with open(patterns_file) as f:
-        patterns = [l.rstrip("\n") for l in f if l.strip()]
-    if len(patterns) != 5:
+
+def check_inputs(args):
+    """The run's settings: the executable, the tools, the patterns, the work directory and
+    the peers' environment (ctx: env, and the files every command's stdout and stderr go to)."""
+    s = types.SimpleNamespace(args=args, t_start=time.time())
+    s.logprobe = os.path.abspath(args.logprobe)
+    if not os.access(s.logprobe, os.X_OK):
+        die("logprobe executable %s not found or not executable" % s.logprobe)
+    s.tools = {t: need(t) for t in ("grep", "rg", "sh", "valgrind", "cargo", "rustc", "cc")}
+    s.patterns_file = os.path.join(HERE, "patterns.txt")
+    with open(s.patterns_file) as f:
+        s.patterns = [l.rstrip("\n") for l in f if l.strip()]
+    if len(s.patterns) != 5:
         die("benches/patterns.txt must hold exactly 5 patterns (no comments: grep would take them as patterns)")
-    work = os.path.abspath(args.workdir)
-    os.makedirs(work, exist_ok=True)
+    s.work = os.path.abspath(args.workdir)
+    os.makedirs(s.work, exist_ok=True)
 
     locale = args.locale
     if locale is None:
         avail = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.split() if shutil.which("locale") else []
         locale = "C.UTF-8" if any(a.lower() in ("c.utf-8", "c.utf8") for a in avail) else "C"
+    s.locale = locale
+    s.ctx = types.SimpleNamespace(
+        env={"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": locale},
+        out=os.path.join(s.work, "stdout"), err=os.path.join(s.work, "stderr"))
+    return s
 
-    class Ctx:
-        pass
-    ctx = Ctx()
-    ctx.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": locale}
-    ctx.out = os.path.join(work, "stdout")
-    ctx.err = os.path.join(work, "stderr")
 
+def generate_logs(s):
+    """The generated logs (made once, then reused), their paths and sizes."""
     print("logprobe benchmark: preparing", file=sys.stderr)
-    data_dir, manifest = ensure_data(work, patterns)
-    set_dir = os.path.join(data_dir, "set7x")
-    set_files = [os.path.join(set_dir, n) for n in ["filebeat.%d" % i for i in range(7, 0, -1)] + ["filebeat"]]
-    current = os.path.join(set_dir, "filebeat")
-    big = os.path.join(data_dir, "big8x", "filebeat-20261126.ndjson")
-    tail = os.path.join(data_dir, "append1m.tail")
-    size_cur = os.path.getsize(current)
-    size_set = sum(os.path.getsize(p) for p in set_files)
-    size_big = os.path.getsize(big)
-    size_tail = os.path.getsize(tail)
+    d = types.SimpleNamespace()
+    d.dir, d.manifest = ensure_data(s.work, s.patterns)
+    d.set_dir = os.path.join(d.dir, "set7x")
+    d.set_files = [os.path.join(d.set_dir, n) for n in ["filebeat.%d" % i for i in range(7, 0, -1)] + ["filebeat"]]
+    d.current = os.path.join(d.set_dir, "filebeat")
+    d.big = os.path.join(d.dir, "big8x", "filebeat-20261126.ndjson")
+    d.tail = os.path.join(d.dir, "append1m.tail")
+    d.size_cur = os.path.getsize(d.current)
+    d.size_set = sum(os.path.getsize(p) for p in d.set_files)
+    d.size_big = os.path.getsize(d.big)
+    d.size_tail = os.path.getsize(d.tail)
+    return d
 
+
+def build_floor_and_launcher(s):
+    """The launcher (RUNONE), the floor, and the ELF facts of the floor and of logprobe."""
     global RUNONE
-    RUNONE = build_runone(work)
-    floor, profile, floor_target, floor_flags = build_floor(work, os.path.join(REPO, "Cargo.toml"))
-    lp_static, lp_stripped = elf_facts(logprobe)
-    fl_static, _ = elf_facts(floor)
+    RUNONE = build_runone(s.work)
+    b = types.SimpleNamespace()
+    b.floor, b.profile, b.target, b.flags = build_floor(s.work, os.path.join(REPO, "Cargo.toml"))
+    b.lp_static, b.lp_stripped = elf_facts(s.logprobe)
+    fl_static, _ = elf_facts(b.floor)
     if not fl_static:
         die("the floor did not link statically")
-    lp_size = os.path.getsize(logprobe)
+    b.lp_size = os.path.getsize(s.logprobe)
+    return b
 
-    # Warm the page cache.
-    for p in set_files + [big, tail]:
+
+def warm_page_cache(d):
+    for p in d.set_files + [d.big, d.tail]:
         with open(p, "rb") as f:
             while f.read(8 << 20):
                 pass
 
-    run_dir = os.path.join(work, "run")
-    shutil.rmtree(run_dir, ignore_errors=True)
-    os.makedirs(run_dir)
 
-    def lp_argv(state, *logs):
-        a = [logprobe, "check", "--preset", "none", "-f", patterns_file]
-        for l in logs:
-            a += ["-l", l]
-        return a + ["-s", state, "--since", "@0", "--format", "json", "--on-error", "fail", "--budget", "1h"]
+def lp_argv(s, state, *logs):
+    a = [s.logprobe, "check", "--preset", "none", "-f", s.patterns_file]
+    for l in logs:
+        a += ["-l", l]
+    return a + ["-s", state, "--since", "@0", "--format", "json", "--on-error", "fail", "--budget", "1h"]
 
-    def fresh(d):
-        def prep():
-            shutil.rmtree(d, ignore_errors=True)
-            os.mkdir(d)
-        return prep
 
-    def restore(d, snap):
-        def prep():
-            shutil.rmtree(d, ignore_errors=True)
-            shutil.copytree(snap, d)
-        return prep
+def fresh(d):
+    def prep():
+        shutil.rmtree(d, ignore_errors=True)
+        os.mkdir(d)
+    return prep
 
-    def once(argv, expect, check=None, what=""):
-        ms, code, _, _ = spawn(argv, ctx.env, ctx.out, ctx.err)
-        problem = None if code == expect else "exit status %d, expected %d" % (code, expect)
-        if not problem and check:
-            problem = check(read(ctx.out, 1 << 16))
-        if problem:
-            die("%s: %s\n  command: %s\n  stdout: %s\n  stderr: %s" % (
-                what, problem, " ".join(argv), read(ctx.out, 500).strip(), read(ctx.err, 500).strip()), 1)
 
-    # Positive controls: every tool must see every pattern, or its fast times mean nothing.
+def restore(d, snap):
+    def prep():
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(snap, d)
+    return prep
+
+
+def once(s, argv, expect, check=None, what=""):
+    """Runs argv once, untimed; any surprise ends the benchmark (exit 1)."""
+    ctx = s.ctx
+    ms, code, _, _ = spawn(argv, ctx.env, ctx.out, ctx.err)
+    problem = None if code == expect else "exit status %d, expected %d" % (code, expect)
+    if not problem and check:
+        problem = check(read(ctx.out, 1 << 16))
+    if problem:
+        die("%s: %s\n  command: %s\n  stdout: %s\n  stderr: %s" % (
+            what, problem, " ".join(argv), read(ctx.out, 500).strip(), read(ctx.err, 500).strip()), 1)
+
+
+def positive_controls(s, d, run_dir):
+    """Every tool must see every pattern, or its fast times mean nothing."""
     print("  positive controls (each tool must find each pattern)", file=sys.stderr)
-    for path, pi, canonical in make_controls(work, data_dir):
-        what = "control %s (pattern %r)" % (os.path.basename(path), patterns[pi])
-        once([tools["grep"], "-F", "-f", patterns_file, path], 0, what="grep -F -f, " + what)
-        once([tools["rg"], "-F", "-f", patterns_file, path], 0, what="rg -F -f, " + what)
+    tools, patterns_file = s.tools, s.patterns_file
+    for path, pi, canonical in make_controls(s.work, d.dir):
+        what = "control %s (pattern %r)" % (os.path.basename(path), s.patterns[pi])
+        once(s, [tools["grep"], "-F", "-f", patterns_file, path], 0, what="grep -F -f, " + what)
+        once(s, [tools["rg"], "-F", "-f", patterns_file, path], 0, what="rg -F -f, " + what)
         if canonical:
-            once([tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, path)], 1, what="classic probe, " + what)
+            once(s, [tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, path)], 1, what="classic probe, " + what)
         sd = os.path.join(run_dir, "control-state")
         fresh(sd)()
-        once(lp_argv(os.path.join(sd, "state.json"), path), 1, logprobe_json_check(None, "unhealthy"),
+        once(s, lp_argv(s, os.path.join(sd, "state.json"), path), 1, logprobe_json_check(None, "unhealthy"),
              what="logprobe, " + what)
 
-    # Prepared states: "no new data" (8 files read to the end) and "1 MiB appended".
-    nd_dir = os.path.join(run_dir, "nodata-state")
-    nd_snap = os.path.join(run_dir, "nodata-snap")
-    nd_state = os.path.join(nd_dir, "state.json")
-    fresh(nd_dir)()
-    once(lp_argv(nd_state, set_dir + "/filebeat*"), 0, logprobe_json_check(size_set), "preparing no-new-data state")
-    once(lp_argv(nd_state, set_dir + "/filebeat*"), 0, logprobe_json_check(0), "settling no-new-data state")
-    shutil.copytree(nd_dir, nd_snap)
 
-    ap_logs = os.path.join(run_dir, "append-logs")
-    os.makedirs(ap_logs)
-    for p in set_files[:-1]:
-        os.link(p, os.path.join(ap_logs, os.path.basename(p)))
-    shutil.copyfile(current, os.path.join(ap_logs, "filebeat"))
-    ap_dir = os.path.join(run_dir, "append-state")
-    ap_snap = os.path.join(run_dir, "append-snap")
-    ap_state = os.path.join(ap_dir, "state.json")
-    fresh(ap_dir)()
-    once(lp_argv(ap_state, ap_logs + "/filebeat*"), 0, logprobe_json_check(size_set), "preparing 1-MiB-appended state")
-    shutil.copytree(ap_dir, ap_snap)
-    with open(tail, "rb") as src, open(os.path.join(ap_logs, "filebeat"), "ab") as dst:
+def prepare_states(s, d, run_dir):
+    """The states "no new data" (8 files read to the end) and "1 MiB appended" start from."""
+    p = types.SimpleNamespace()
+    p.nd_dir = os.path.join(run_dir, "nodata-state")
+    p.nd_snap = os.path.join(run_dir, "nodata-snap")
+    p.nd_state = os.path.join(p.nd_dir, "state.json")
+    fresh(p.nd_dir)()
+    once(s, lp_argv(s, p.nd_state, d.set_dir + "/filebeat*"), 0, logprobe_json_check(d.size_set),
+         "preparing no-new-data state")
+    once(s, lp_argv(s, p.nd_state, d.set_dir + "/filebeat*"), 0, logprobe_json_check(0), "settling no-new-data state")
+    shutil.copytree(p.nd_dir, p.nd_snap)
+
+    p.ap_logs = os.path.join(run_dir, "append-logs")
+    os.makedirs(p.ap_logs)
+    for f in d.set_files[:-1]:
+        os.link(f, os.path.join(p.ap_logs, os.path.basename(f)))
+    shutil.copyfile(d.current, os.path.join(p.ap_logs, "filebeat"))
+    p.ap_dir = os.path.join(run_dir, "append-state")
+    p.ap_snap = os.path.join(run_dir, "append-snap")
+    p.ap_state = os.path.join(p.ap_dir, "state.json")
+    fresh(p.ap_dir)()
+    once(s, lp_argv(s, p.ap_state, p.ap_logs + "/filebeat*"), 0, logprobe_json_check(d.size_set),
+         "preparing 1-MiB-appended state")
+    shutil.copytree(p.ap_dir, p.ap_snap)
+    with open(d.tail, "rb") as src, open(os.path.join(p.ap_logs, "filebeat"), "ab") as dst:
         dst.write(src.read())
+    return p
 
-    # ------------------------------------------------------------ the rows
-    S_FLOOR = "start-up floor"
-    S10 = "first run, 10 MiB (7.x text)"
-    S8 = "first run, 8 files × 10 MiB (7.x text)"
-    S100 = "first run, 100 MiB (8.x ndjson)"
-    S_ND = "no new data (8 files, offsets at end)"
-    S_AP = "1 MiB appended (8 files)"
+
+def make_cases(s, d, b, p, run_dir):
+    """The rows: the start-up-bound ones (fast) and the scanning ones (scan)."""
+    tools, patterns_file = s.tools, s.patterns_file
     grepf = lambda files: [tools["grep"], "-F", "-f", patterns_file] + files  # noqa: E731
     rgf = lambda files: [tools["rg"], "-F", "-f", patterns_file] + files  # noqa: E731
     classic = lambda files: [tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, " ".join(files))]  # noqa: E731
 
-    c_floor = Case(S_FLOOR, "do-nothing static Rust `fn main(){}`", [floor], 0)
-    c_nd = Case(S_ND, "logprobe", lp_argv(nd_state, set_dir + "/filebeat*"), 0, None,
-                restore(nd_dir, nd_snap), logprobe_json_check(0), True)
-    c_ap = Case(S_AP, "logprobe", lp_argv(ap_state, ap_logs + "/filebeat*"), 0, size_tail,
-                restore(ap_dir, ap_snap), logprobe_json_check(size_tail), True)
-    fast = [c_floor, c_nd, c_ap]
+    c = types.SimpleNamespace()
+    c.floor = Case(S_FLOOR, "do-nothing static Rust `fn main(){}`", [b.floor], 0)
+    c.nd = Case(S_ND, "logprobe", lp_argv(s, p.nd_state, d.set_dir + "/filebeat*"), 0, None,
+                restore(p.nd_dir, p.nd_snap), logprobe_json_check(0), True)
+    c.ap = Case(S_AP, "logprobe", lp_argv(s, p.ap_state, p.ap_logs + "/filebeat*"), 0, d.size_tail,
+                restore(p.ap_dir, p.ap_snap), logprobe_json_check(d.size_tail), True)
+    c.fast = [c.floor, c.nd, c.ap]
 
     scan = []
-    for scen, files, nbytes, glob in ((S10, [current], size_cur, current),
-                                      (S8, set_files, size_set, set_dir + "/filebeat*"),
-                                      (S100, [big], size_big, big)):
+    for scen, files, nbytes, glob in ((S10, [d.current], d.size_cur, d.current),
+                                      (S8, d.set_files, d.size_set, d.set_dir + "/filebeat*"),
+                                      (S100, [d.big], d.size_big, d.big)):
         sd = os.path.join(run_dir, "first-%d" % len(scan))
         scan += [
             Case(scen, "classic probe `sh -c \"! grep '<canonical>' FILE\"`", classic(files), 0, nbytes),
             Case(scen, "`grep -F -f patterns.txt`", grepf(files), 1, nbytes),
             Case(scen, "`rg -F -f patterns.txt`", rgf(files), 1, nbytes),
-            Case(scen, "logprobe", lp_argv(os.path.join(sd, "state.json"), glob), 0, nbytes,
+            Case(scen, "logprobe", lp_argv(s, os.path.join(sd, "state.json"), glob), 0, nbytes,
                  fresh(sd), logprobe_json_check(nbytes), True),
         ]
+    c.scan = scan
+    return c
 
+
+def timing_rounds(s, b, c):
+    """Warm-up and timed rounds, then the floor again; how busy the machine was meanwhile."""
+    args, ctx = s.args, s.ctx
     print("logprobe benchmark: measuring (%d + %d warm-up, then %d and %d repetitions)" % (
         20, 2, args.reps_fast, args.rounds), file=sys.stderr)
-    quiet_before = wait_for_quiet(args.quiet_wait)
+    m = types.SimpleNamespace()
+    m.quiet_before = wait_for_quiet(args.quiet_wait)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)
     except OSError:
         pass
-    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    m.niceness = os.getpriority(os.PRIO_PROCESS, 0)
     meter = OthersMeter()
-    rounds(fast, ctx, 20, False, "start-up rows warm-up")
-    rounds(fast, ctx, args.reps_fast, True, "start-up rows")
-    rounds(scan, ctx, 2, False, "scanning rows warm-up")
-    rounds(scan, ctx, args.rounds, True, "scanning rows")
+    rounds(c.fast, ctx, 20, False, "start-up rows warm-up")
+    rounds(c.fast, ctx, args.reps_fast, True, "start-up rows")
+    rounds(c.scan, ctx, 2, False, "scanning rows warm-up")
+    rounds(c.scan, ctx, args.rounds, True, "scanning rows")
     # The floor again, interleaved with nothing, to show the noise between the two groups.
-    c_floor2 = Case(S_FLOOR, "floor (re-measured after the scans)", [floor], 0)
-    rounds([c_floor2], ctx, max(51, args.reps_fast // 3), True, "floor re-check")
-    others = meter.share()
-    noisy = others is not None and others > 0.15
+    c.floor2 = Case(S_FLOOR, "floor (re-measured after the scans)", [b.floor], 0)
+    rounds([c.floor2], ctx, max(51, args.reps_fast // 3), True, "floor re-check")
+    m.others = meter.share()
+    m.noisy = m.others is not None and m.others > 0.15
+    return m
 
-    # ------------------------------------------------------------ instructions
+
+def callgrind(s, argv, expect, prep=None, check=None, name="x"):
+    """Total instructions (Ir) of one run under callgrind: (Ir, None), or (None, the problem)."""
+    if prep:
+        prep()
+    outf = os.path.join(s.work, "callgrind.%s.out" % name)
+    r = subprocess.run([s.tools["valgrind"], "--tool=callgrind", "--dump-instr=no", "--callgrind-out-file=" + outf,
+                        "--"] + argv, env=s.ctx.env, capture_output=True, text=True)
+    if r.returncode != expect:
+        return None, "exit status %d under valgrind: %s" % (r.returncode, r.stderr.strip()[-300:])
+    if check:
+        problem = check(r.stdout)
+        if problem:
+            return None, problem
+    with open(outf) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1]), None
+    return None, "no totals in callgrind output"
+
+
+def count_instructions(s, b, p, c):
+    """Ir of the floor and of the no-new-data run: (ir_floor, ir_nd, errors)."""
     print("logprobe benchmark: counting instructions under callgrind", file=sys.stderr)
-
-    def callgrind(argv, expect, prep=None, check=None, name="x"):
-        if prep:
-            prep()
-        outf = os.path.join(work, "callgrind.%s.out" % name)
-        r = subprocess.run([tools["valgrind"], "--tool=callgrind", "--dump-instr=no", "--callgrind-out-file=" + outf,
-                            "--"] + argv, env=ctx.env, capture_output=True, text=True)
-        if r.returncode != expect:
-            return None, "exit status %d under valgrind: %s" % (r.returncode, r.stderr.strip()[-300:])
-        if check:
-            problem = check(r.stdout)
-            if problem:
-                return None, problem
-        with open(outf) as f:
-            for line in f:
-                if line.startswith(("summary:", "totals:")):
-                    return int(line.split()[1]), None
-        return None, "no totals in callgrind output"
-
-    ir_floor, e1 = callgrind([floor], 0, name="floor")
-    ir_nd, e2 = callgrind(c_nd.argv, 0, restore(nd_dir, nd_snap), logprobe_json_check(0), name="nodata")
+    ir_floor, e1 = callgrind(s, [b.floor], 0, name="floor")
+    ir_nd, e2 = callgrind(s, c.nd.argv, 0, restore(p.nd_dir, p.nd_snap), logprobe_json_check(0), name="nodata")
     for e in (e1, e2):
         if e:
             print("  callgrind: " + e, file=sys.stderr)
+    return ir_floor, ir_nd, (e1, e2)
 
-    # ------------------------------------------------------------ report
-    floor_ms = c_floor.median()
+
+def ratio(a, b):
+    return a / b if (a is not None and b) else None
+
+
+def by_scenario(scan):
     by = {}
     for c in scan:
         by.setdefault(c.scenario, []).append(c)
+    return by
 
-    def lp_of(scen):
-        return [c for c in by[scen] if c.is_logprobe][0]
 
-    rows = []
+def lp_of(by, scen):
+    return [c for c in by[scen] if c.is_logprobe][0]
 
-    def row(c, peer_ratio):
-        med = c.median()
-        xfloor = med / floor_ms if med is not None and floor_ms else None
-        gbs = "%.2f" % (c.nbytes / (med / 1e3) / 1e9) if (c.nbytes and med) else "—"
-        iqr = c.iqr()
-        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            c.scenario, c.label,
-            "INVALID" if c.bad else fmt_ms(med),
-            "—" if (iqr is None or c.bad) else "%s–%s" % (fmt_ms(iqr[0]), fmt_ms(iqr[1])),
-            fmt_ms(statistics.median(c.cpu)) if c.cpu and not c.bad else "—",
-            fmt_ratio(xfloor), peer_ratio, gbs,
-            "%.1f" % (max(c.rss) / 1024) if c.rss and not c.bad else "—",
-            len(c.wall)))
 
-    row(c_floor, "—")
+def table_row(c, floor_ms, peer_ratio):
+    med = c.median()
+    xfloor = med / floor_ms if med is not None and floor_ms else None
+    gbs = "%.2f" % (c.nbytes / (med / 1e3) / 1e9) if (c.nbytes and med) else "—"
+    iqr = c.iqr()
+    return "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        c.scenario, c.label,
+        "INVALID" if c.bad else fmt_ms(med),
+        "—" if (iqr is None or c.bad) else "%s–%s" % (fmt_ms(iqr[0]), fmt_ms(iqr[1])),
+        fmt_ms(statistics.median(c.cpu)) if c.cpu and not c.bad else "—",
+        fmt_ratio(xfloor), peer_ratio, gbs,
+        "%.1f" % (max(c.rss) / 1024) if c.rss and not c.bad else "—",
+        len(c.wall))
+
+
+def wall_time_rows(c):
+    """The wall-time table's rows, in the table's order."""
+    floor_ms = c.floor.median()
+    by = by_scenario(c.scan)
+    rows = [table_row(c.floor, floor_ms, "—")]
     for scen in (S10, S8, S100):
-        lp = lp_of(scen)
-        for c in by[scen]:
-            if c.is_logprobe:
+        lp = lp_of(by, scen)
+        for x in by[scen]:
+            if x.is_logprobe:
                 pr = "1.00× (itself)"
-            elif c.median() and lp.median():
-                pr = "%.2f×" % (c.median() / lp.median())
+            elif x.median() and lp.median():
+                pr = "%.2f×" % (x.median() / lp.median())
             else:
                 pr = "—"
-            row(c, pr)
-    row(c_nd, "—")
-    row(c_ap, "—")
-    row(c_floor2, "—")
+            rows.append(table_row(x, floor_ms, pr))
+    rows += [table_row(x, floor_ms, "—") for x in (c.nd, c.ap, c.floor2)]
+    return rows
 
-    def ratio(a, b):
-        return a / b if (a is not None and b) else None
 
-    lp10, lp8, lp100 = lp_of(S10), lp_of(S8), lp_of(S100)
+def paired(num, den):
+    """Median of per-round ratios num_i / den_i (the two ran back to back in each round)."""
+    if num.bad or den.bad or not num.wall or len(num.wall) != len(den.wall):
+        return None
+    return statistics.median(a / b for a, b in zip(num.wall, den.wall))
+
+
+def wall_target(name, num, den, limit, at_most):
+    """Verdict on the ratio of medians; the paired ratio is shown beside it as a second opinion."""
+    r = ratio(num.median(), den.median())
+    p = paired(num, den)
+    ok = r is not None and (r <= limit if at_most else r >= limit)
+    shown = fmt_ratio(r)
+    if p is not None:
+        shown += " (paired %s%s)" % (fmt_ratio(p), "" if (p <= limit if at_most else p >= limit) == ok
+                                      else ", borderline")
+    return name, shown, ("≤ %.2f×" if at_most else "≥ %.2f×") % limit, ok
+
+
+def verdicts(b, c, ir_floor, ir_nd):
+    """The targets: (name, measured, limit, met) each."""
+    by = by_scenario(c.scan)
+    lp10, lp8, lp100 = lp_of(by, S10), lp_of(by, S8), lp_of(by, S100)
     peer = lambda scen, i: by[scen][i]  # noqa: E731  0 classic, 1 grep -F -f, 2 rg
-    t = []
-
-    def target(name, measured, limit, ok):
-        t.append((name, measured, limit, ok))
-
-    def paired(num, den):
-        """Median of per-round ratios num_i / den_i (the two ran back to back in each round)."""
-        if num.bad or den.bad or not num.wall or len(num.wall) != len(den.wall):
-            return None
-        return statistics.median(a / b for a, b in zip(num.wall, den.wall))
-
-    def wall_target(name, num, den, limit, at_most):
-        """Verdict on the ratio of medians; the paired ratio is shown beside it as a second opinion."""
-        r = ratio(num.median(), den.median())
-        p = paired(num, den)
-        ok = r is not None and (r <= limit if at_most else r >= limit)
-        shown = fmt_ratio(r)
-        if p is not None:
-            shown += " (paired %s%s)" % (fmt_ratio(p), "" if (p <= limit if at_most else p >= limit) == ok
-                                          else ", borderline")
-        target(name, shown, ("≤ %.2f×" if at_most else "≥ %.2f×") % limit, ok)
-
-    wall_target("no new data: wall time vs floor", c_nd, c_floor, T_NODATA_WALL, True)
+    t = [wall_target("no new data: wall time vs floor", c.nd, c.floor, T_NODATA_WALL, True)]
     r = ratio(ir_nd, ir_floor)
-    target("no new data: instructions (Ir) vs floor", fmt_ratio(r), "≤ %.2f×" % T_NODATA_IR, r is not None and r <= T_NODATA_IR)
-    wall_target("1 MiB appended: wall time vs floor", c_ap, c_floor, T_APPEND_WALL, True)
-    wall_target("first run, 10 MiB: speed-up over the classic grep probe", peer(S10, 0), lp10, T_VS_CLASSIC, False)
-    wall_target("first run, 10 MiB: speed-up over grep -F -f", peer(S10, 1), lp10, T_VS_GREPF, False)
-    wall_target("first run, 100 MiB: speed-up over rg -F -f", peer(S100, 2), lp100, 1.0, False)
-    wall_target("first run, 8 files: speed-up over rg -F -f", peer(S8, 2), lp8, 1.0, False)
-    for c, n in ((lp100, "100 MiB"), (lp8, "8 files")):
-        rss = max(c.rss) / 1024 if c.rss and not c.bad else None
-        target("first run, %s: peak RSS" % n, "—" if rss is None else "%.1f MiB" % rss, "≤ %d MiB" % T_RSS_MIB,
-               rss is not None and rss <= T_RSS_MIB)
-    target("executable: static, stripped, size",
-           "%s, %s, %d bytes (%.2f MiB)" % ("static" if lp_static else "DYNAMIC", "stripped" if lp_stripped else "NOT stripped",
-                                           lp_size, lp_size / MIB),
-           "static, stripped, ≤ %.1f MiB" % T_SIZE_MIB, lp_static and lp_stripped and lp_size <= T_SIZE_MIB * MIB)
+    t.append(("no new data: instructions (Ir) vs floor", fmt_ratio(r), "≤ %.2f×" % T_NODATA_IR,
+              r is not None and r <= T_NODATA_IR))
+    t.append(wall_target("1 MiB appended: wall time vs floor", c.ap, c.floor, T_APPEND_WALL, True))
+    t.append(wall_target("first run, 10 MiB: speed-up over the classic grep probe", peer(S10, 0), lp10,
+                         T_VS_CLASSIC, False))
+    t.append(wall_target("first run, 10 MiB: speed-up over grep -F -f", peer(S10, 1), lp10, T_VS_GREPF, False))
+    t.append(wall_target("first run, 100 MiB: speed-up over rg -F -f", peer(S100, 2), lp100, 1.0, False))
+    t.append(wall_target("first run, 8 files: speed-up over rg -F -f", peer(S8, 2), lp8, 1.0, False))
+    for x, n in ((lp100, "100 MiB"), (lp8, "8 files")):
+        rss = max(x.rss) / 1024 if x.rss and not x.bad else None
+        t.append(("first run, %s: peak RSS" % n, "—" if rss is None else "%.1f MiB" % rss, "≤ %d MiB" % T_RSS_MIB,
+                  rss is not None and rss <= T_RSS_MIB))
+    t.append(("executable: static, stripped, size",
+              "%s, %s, %d bytes (%.2f MiB)" % ("static" if b.lp_static else "DYNAMIC",
+                                              "stripped" if b.lp_stripped else "NOT stripped",
+                                              b.lp_size, b.lp_size / MIB),
+              "static, stripped, ≤ %.1f MiB" % T_SIZE_MIB,
+              b.lp_static and b.lp_stripped and b.lp_size <= T_SIZE_MIB * MIB))
+    return t
 
-    invalid = [c for c in fast + scan + [c_floor2] if c.bad] + ([1] if (e1 or e2) else [])
-    passed = sum(1 for x in t if x[3])
-    elapsed = time.time() - t_start
 
-    # Machine and tools.
+def machine_info(s, d, m):
+    """The machine and the tools, as (name, value) rows."""
+    tools, logprobe = s.tools, s.logprobe
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -705,18 +761,19 @@ def main():
         if subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
                           capture_output=True, text=True).stdout.strip():
             git += " + uncommitted changes in src/"
-    machine = [
+    others, quiet_before = m.others, m.quiet_before
+    return [
         ("date (UTC)", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())),
         ("nproc", "%d (affinity %d)" % (os.cpu_count() or 0, len(os.sched_getaffinity(0)))),
         ("CPU", cpu),
         ("memory", mem),
         ("kernel", "%s %s %s" % (platform.system(), platform.release(), platform.machine())),
         ("load average at start", "%.2f %.2f %.2f" % os.getloadavg()),
-        ("niceness of the timed commands", "%d" % niceness),
+        ("niceness of the timed commands", "%d" % m.niceness),
         ("other processes' CPU use", "%s of one CPU while timing (%s just before)%s" % (
             "?" if others is None else "%.0f%%" % (100 * others),
             "?" if quiet_before is None else "%.0f%%" % (100 * quiet_before),
-            " — **the machine was busy: wall times are noisy, trust the CPU ms and Ir columns more**" if noisy else "")),
+            " — **the machine was busy: wall times are noisy, trust the CPU ms and Ir columns more**" if m.noisy else "")),
         ("logprobe", "%s (`%s`, sources of commit %s)" % (first_line([logprobe, "--version"]), os.path.relpath(logprobe, REPO)
                                                 if logprobe.startswith(REPO) else logprobe, git)),
         ("rustc", first_line(["rustc", "--version"])),
@@ -725,17 +782,21 @@ def main():
         ("sh", "%s → %s (%s)" % (tools["sh"], sh_real, dash_v)),
         ("valgrind", first_line([tools["valgrind"], "--version"])),
         ("python", platform.python_version()),
-        ("peers' environment", "`PATH` and `LC_ALL=%s` only" % locale),
-        ("generated logs", "digest %s… (gen_logs.py v%s, seed %d)" % (manifest["digest"][:16], gen_logs.GEN_VERSION, gen_logs.SEED)),
+        ("peers' environment", "`PATH` and `LC_ALL=%s` only" % s.locale),
+        ("generated logs", "digest %s… (gen_logs.py v%s, seed %d)" % (d.manifest["digest"][:16], gen_logs.GEN_VERSION, gen_logs.SEED)),
     ]
 
+
+def results_tables(r):
+    """RESULTS.md up to the wall-time table's rows."""
     md = []
     md.append("# logprobe benchmark results\n")
     md.append("Written by `benches/run.sh` (see `benches/README.md`); %d of %d targets met%s. "
-              "Full run took %.0f s.\n" % (passed, len(t), "" if not invalid else ", SOME MEASUREMENTS INVALID", elapsed))
+              "Full run took %.0f s.\n" % (r.passed, len(r.t), "" if not r.invalid else ", SOME MEASUREMENTS INVALID",
+                                          r.elapsed))
     md.append("## Machine\n")
     md.append("| | |\n|---|---|")
-    md += ["| %s | %s |" % kv for kv in machine]
+    md += ["| %s | %s |" % kv for kv in r.machine]
     md.append("")
     md.append("## Wall time\n")
     md.append("Median of the repetitions (last column) after warm-up; page cache warm; all commands interleaved "
@@ -745,37 +806,50 @@ def main():
               "(start-up included). Peak RSS = largest `ru_maxrss` over the repetitions. Wall, CPU and RSS are taken by the static launcher `benches/runone.c` (clock around posix_spawn … wait4), so the harness's own memory and overhead stay out.\n")
     md.append("| scenario | command | median ms | IQR ms | CPU ms | × floor | peer ÷ logprobe | GB/s | peak RSS MiB | runs |")
     md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
-    md += rows
+    md += r.rows
     md.append("")
-    md.append("Bytes: 10 MiB case %d, 8 files %d, 100 MiB case %d, appended %d.\n" % (size_cur, size_set, size_big, size_tail))
+    return md
+
+
+def results_verdicts(r, d, c):
+    """RESULTS.md from the bytes line to the invalid measurements."""
+    md = []
+    md.append("Bytes: 10 MiB case %d, 8 files %d, 100 MiB case %d, appended %d.\n" % (
+        d.size_cur, d.size_set, d.size_big, d.size_tail))
     md.append("## Instructions (callgrind, `--dump-instr=no`)\n")
     md.append("| program | Ir | × floor |\n|---|--:|--:|")
-    md.append("| floor (`fn main(){}`, static) | %s | 1.00× |" % ("{:,}".format(ir_floor) if ir_floor else "error"))
-    md.append("| logprobe, no new data (8 files) | %s | %s |" % ("{:,}".format(ir_nd) if ir_nd else "error",
-                                                             fmt_ratio(ratio(ir_nd, ir_floor))))
+    md.append("| floor (`fn main(){}`, static) | %s | 1.00× |" % ("{:,}".format(r.ir_floor) if r.ir_floor else "error"))
+    md.append("| logprobe, no new data (8 files) | %s | %s |" % ("{:,}".format(r.ir_nd) if r.ir_nd else "error",
+                                                             fmt_ratio(ratio(r.ir_nd, r.ir_floor))))
     md.append("")
     md.append("## Targets\n")
     md.append("Wall-time verdicts use the ratio of the two medians above. *paired* is the median of the "
               "per-round ratios (the two commands ran back to back in each round), a second opinion that is less "
               "sensitive to load bursts; *borderline* marks a target where the two disagree.\n")
     md.append("| target | measured | limit | verdict |\n|---|---|---|---|")
-    md += ["| %s | %s | %s | %s |" % (n, m, l, pf(ok)) for n, m, l, ok in t]
+    md += ["| %s | %s | %s | %s |" % (n, m, l, pf(ok)) for n, m, l, ok in r.t]
     md.append("")
-    if invalid:
+    if r.invalid:
         md.append("## Invalid measurements\n")
-        for c in fast + scan + [c_floor2]:
-            if c.bad:
-                md.append("- %s / %s: %s" % (c.scenario, c.label, c.bad.replace("|", "\\|")))
-        for e in (e1, e2):
+        for x in c.fast + c.scan + [c.floor2]:
+            if x.bad:
+                md.append("- %s / %s: %s" % (x.scenario, x.label, x.bad.replace("|", "\\|")))
+        for e in r.errors:
             if e:
                 md.append("- callgrind: %s" % e)
         md.append("")
+    return md
+
+
+def results_notes(b):
+    """RESULTS.md's closing section: how the rows were made."""
+    md = []
     md.append("## How the rows were made\n")
     md.append("- Floor: `%s` compiled by cargo with the project's `[profile.release]` (%s) and "
               "`--target %s` with `RUSTFLAGS='%s'`, the target and flags `scripts/build-static` uses; static, stripped, "
               "%d bytes. It measures what exec + a static Rust start-up + exit + reaping cost here." % (
-                  FLOOR_SRC.strip(), ", ".join("%s = %s" % (k, json.dumps(v)) for k, v in profile.items()),
-                  floor_target, floor_flags, os.path.getsize(floor)))
+                  FLOOR_SRC.strip(), ", ".join("%s = %s" % (k, json.dumps(v)) for k, v in b.profile.items()),
+                  b.target, b.flags, os.path.getsize(b.floor)))
     md.append("- logprobe runs as `logprobe check --preset none -f benches/patterns.txt -l <file or glob> "
               "-s <state> --since @0 --format json --on-error fail --budget 1h`; first runs start from an empty "
               "state directory, the other two from a copy of a state that an earlier run left. Every run's JSON is "
@@ -787,27 +861,59 @@ def main():
               "(`filebeat`, `filebeat.1` … `filebeat.7`, 10 MiB each) and 8.x ndjson for the 100 MiB file, with "
               "\"Non-zero metrics in the last 30s\" lines (≈1.3 KB each) every 30 s of log time; no line holds a pattern.")
     md.append("")
+    return md
+
+
+def write_results(path, md):
     text = "\n".join(md)
-    with open(args.results, "w") as f:
+    with open(path, "w") as f:
         f.write(text)
     print(text)
-    print("results written to %s" % os.path.relpath(args.results), file=sys.stderr)
+    print("results written to %s" % os.path.relpath(path), file=sys.stderr)
+
+
+def print_verdicts(t, m, invalid):
+    """The missed targets and warnings on stderr; exit 1 when a measurement is invalid."""
     missed = [x for x in t if not x[3]]
     if missed:
         bar = "!" * 72
         print("\n" + bar, file=sys.stderr)
         print("!!! %d TARGET(S) MISSED:" % len(missed), file=sys.stderr)
-        for n, m, l, _ in missed:
-            print("!!!   FAIL  %s: measured %s, limit %s" % (n, m, l), file=sys.stderr)
+        for n, ms, l, _ in missed:
+            print("!!!   FAIL  %s: measured %s, limit %s" % (n, ms, l), file=sys.stderr)
         print(bar, file=sys.stderr)
     else:
         print("all %d targets met" % len(t), file=sys.stderr)
-    if noisy:
+    if m.noisy:
         print("!!! WARNING: other processes used %.0f%% of a CPU while timing; wall-time verdicts are unreliable, "
-              "rerun on a quiet machine" % (100 * others), file=sys.stderr)
+              "rerun on a quiet machine" % (100 * m.others), file=sys.stderr)
     if invalid:
         print("error: some measurements are INVALID (a command did not behave as expected); see above", file=sys.stderr)
         sys.exit(1)
+
+
+def main():
+    s = check_inputs(parse_args())
+    d = generate_logs(s)
+    b = build_floor_and_launcher(s)
+    warm_page_cache(d)
+    run_dir = os.path.join(s.work, "run")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(run_dir)
+    positive_controls(s, d, run_dir)
+    p = prepare_states(s, d, run_dir)
+    c = make_cases(s, d, b, p, run_dir)
+    m = timing_rounds(s, b, c)
+    r = types.SimpleNamespace()
+    r.ir_floor, r.ir_nd, r.errors = count_instructions(s, b, p, c)
+    r.rows = wall_time_rows(c)
+    r.t = verdicts(b, c, r.ir_floor, r.ir_nd)
+    r.invalid = [x for x in c.fast + c.scan + [c.floor2] if x.bad] + ([1] if any(r.errors) else [])
+    r.passed = sum(1 for x in r.t if x[3])
+    r.elapsed = time.time() - s.t_start
+    r.machine = machine_info(s, d, m)
+    write_results(s.args.results, results_tables(r) + results_verdicts(r, d, c) + results_notes(b))
+    print_verdicts(r.t, m, r.invalid)
 
 
 if __name__ == "__main__":

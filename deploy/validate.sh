@@ -11,10 +11,10 @@
 #     into the Elastic charts (8.5.1 and 7.17.3) in ../shared/manifests (pod logs);
 #   - that all of them give the filebeat container the same livenessProbe.
 # Without ../shared (a user's clone), the official-manifest and chart checks print
-# SKIPPED. Env: LOGPROBE_SHARED.
+# SKIPPED; under CI (CI=true) they FAIL instead. Env: LOGPROBE_SHARED, CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared=${LOGPROBE_SHARED:-../shared}/manifests
+. scripts/lib.sh # result, detail, shared_missing; $shared
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -24,11 +24,6 @@ from kubernetes_validate.utils import all_versions
 v = sorted(set(all_versions()), key=lambda s: tuple(map(int, s.split("."))))
 print(v[0], v[-1])')
 
-passed=0 failed=0 skipped=0
-result() { # NAME STATUS [DETAIL]
-  printf '  %-7s %s%s\n' "$2" "$1" "${3:+ ($3)}"
-  case $2 in ok) passed=$((passed + 1)) ;; FAIL) failed=$((failed + 1)) ;; *) skipped=$((skipped + 1)) ;; esac
-}
 # validate NAME FILE LOGGING: schema at both versions, then the probe wiring
 # (LOGGING: stderr for pod logs, files for file logs).
 mkdir "$tmp/probes"
@@ -39,14 +34,14 @@ validate() {
     if kubernetes-validate --strict --quiet -k "$k" "$file" >"$log" 2>&1; then
       result "$name: schema $k" ok
     else
-      result "$name: schema $k" FAIL; sed 's/^/          /' "$log"
+      result "$name: schema $k" FAIL; detail <"$log"
     fi
   done
   probes=$((probes + 1))
   if python3 deploy/probe_wiring.py --logging "$logging" --probe-json "$tmp/probes/$probes.json" "$file" 2>"$log"; then
     result "$name: logprobe wiring (${wiring[$logging]})" ok
   else
-    result "$name: logprobe wiring (${wiring[$logging]})" FAIL; sed 's/^/          /' "$log"
+    result "$name: logprobe wiring (${wiring[$logging]})" FAIL; detail <"$log"
   fi
 }
 declare -A wiring=([stderr]="pod logs: -e kept, node's /var/log mounted" [files]="file logs: no -e, logging to files")
@@ -71,7 +66,7 @@ if [[ -f Cargo.toml ]]; then
   if [[ -z $stale ]]; then
     result "logprobe image tags in deploy/ are $version (Cargo.toml)" ok
   else
-    result "logprobe image tags in deploy/ are $version (Cargo.toml)" FAIL; sed 's/^/          /' <<<"$stale"
+    result "logprobe image tags in deploy/ are $version (Cargo.toml)" FAIL; detail <<<"$stale"
   fi
 fi
 
@@ -102,7 +97,7 @@ if [[ -e ${official[0]} ]]; then
       if "$dir/build-with.sh" "$m" >"$tmp/$name" 2>"$tmp/log"; then
         validate "$name" "$tmp/$name" "$logging"
       else
-        result "$name: kubectl kustomize" FAIL; sed 's/^/          /' "$tmp/log"
+        result "$name: kubectl kustomize" FAIL; detail <"$tmp/log"
       fi
     done
   done
@@ -111,7 +106,7 @@ if [[ -e ${official[0]} ]]; then
   [[ ! -f $tmp/kustomize-file-logs+$m ]] || rejects "$tmp/kustomize-file-logs+$m" stderr "kustomize-file-logs+$m"
   [[ ! -f $tmp/kustomize+$m ]] || rejects "$tmp/kustomize+$m" files "kustomize+$m"
 else
-  result "deploy/kustomize and deploy/kustomize-file-logs on the official manifests" SKIPPED "no $shared/elastic-beats"
+  shared_missing "deploy/kustomize and deploy/kustomize-file-logs on the official manifests" "$shared/elastic-beats"
 fi
 
 charts=("$shared"/elastic-helm-charts*/filebeat)
@@ -122,11 +117,11 @@ if [[ -d ${charts[0]} ]]; then
     if python3 deploy/helm/render.py "$chart" deploy/helm/values.yaml >"$tmp/helm-$version.yaml" 2>"$tmp/log"; then
       validate "$name" "$tmp/helm-$version.yaml" stderr
     else
-      result "$name: render" FAIL; sed 's/^/          /' "$tmp/log"
+      result "$name: render" FAIL; detail <"$tmp/log"
     fi
   done
 else
-  result "deploy/helm/values.yaml with the Elastic chart" SKIPPED "no $shared/elastic-helm-charts"
+  shared_missing "deploy/helm/values.yaml with the Elastic chart" "$shared/elastic-helm-charts"
 fi
 
 # One probe everywhere: the same command, delay, period, timeout and threshold.
@@ -134,8 +129,8 @@ distinct=$(cat "$tmp"/probes/*.json 2>/dev/null | sort -u)
 if [[ -n $distinct && $(wc -l <<<"$distinct") == 1 ]]; then
   result "the same livenessProbe in all $probes manifests" ok "$distinct"
 else
-  result "the same livenessProbe in all $probes manifests" FAIL; sed 's/^/          /' <<<"$distinct"
+  result "the same livenessProbe in all $probes manifests" FAIL; detail <<<"$distinct"
 fi
 
-echo "deploy/validate.sh: $passed passed, $failed failed, $skipped skipped"
-((failed == 0))
+echo "deploy/validate.sh: $passed passed, $failures failed, $skipped skipped"
+((failures == 0))

@@ -32,17 +32,19 @@
 #    emulation, where the restarted container's records go to a new 1.log while 0.log
 #    and its rotations, with the old error, stay on the node.
 #
-# Cleans up its pods, containers, volumes, images and temp files. Env: LOGPROBE_EXE
-# (prebuilt executable; default: scripts/build-static), LOGPROBE_SHARED.
+# Without ../shared (a user's clone), the official-manifest pods are SKIPPED; under
+# CI (CI=true) that is a FAIL. Cleans up its pods, containers, volumes, images and
+# temp files. Env: LOGPROBE_EXE (prebuilt executable; default: scripts/build-static),
+# LOGPROBE_SHARED, CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh # ok, fail, check, detail, shared_missing; counts failures; $shared
 . image/podman-env.sh
 
 prefix=logprobe-e2e
-shared=${LOGPROBE_SHARED:-../shared}/manifests
 standin=localhost/$prefix-filebeat-standin:latest
 tmp=$(mktemp -d)
-pods=() emulations=() logprobe_image= pause_existed=yes failures=0
+pods=() emulations=() logprobe_image= pause_existed=yes
 cleanup() {
   local rc=$?
   set +e
@@ -67,9 +69,6 @@ trap cleanup EXIT
 use_private_podman_conf "$tmp"
 [[ -n $(podman images -q --filter reference=localhost/podman-pause) ]] || pause_existed=no
 
-ok()   { echo "  ok    $*"; }
-fail() { echo "  FAIL  $*"; failures=$((failures + 1)); }
-check() { local what=$1; shift; if "$@" >/dev/null; then ok "$what"; else fail "$what"; fi; }
 # podman 4.3 logs an error for each health-check timer it cannot create without systemd: keep it out.
 pm() { podman "$@" 2>>"$tmp/podman.log"; }
 health() { pm inspect --format '{{.State.Health.Status}}' "$1"; }
@@ -191,7 +190,7 @@ if [[ -d $shared/elastic-beats ]]; then
             "$prefix-f7" "$tmp/f7.yaml" 7 files - -
             "$prefix-f9" "$tmp/f9.yaml" 8 files - -)
 else
-  echo "  SKIPPED  deploy/kustomize and deploy/kustomize-file-logs on the official manifests (no $shared/elastic-beats)"
+  shared_missing "deploy/kustomize and deploy/kustomize-file-logs on the official manifests" "$shared/elastic-beats"
 fi
 sources+=("$prefix-example" deploy/example/filebeat-logprobe.yaml 8 pods name containerd)
 
@@ -262,7 +261,7 @@ for pod in "${pods[@]}"; do
   healthy_runs=0
   for _ in 1 2 3; do pm healthcheck run "$c" >/dev/null && healthy_runs=$((healthy_runs + 1)); sleep 0.5; done
   check "healthy on benign logs: 3 of 3 runs, status $(health "$c")" test "$healthy_runs-$(health "$c")" = 3-healthy
-  echo "        probe said: $(last_output "$c")"
+  echo "          probe said: $(last_output "$c")"
   if [[ ${logging[$pod]} == pods ]]; then
     check "...although stdout records quote the stuck message" wait_for 2 stdout_quotes_stuck "$dir"
   fi
@@ -275,7 +274,7 @@ for pod in "${pods[@]}"; do
   runs=$(runs_until_unhealthy "$c" 3)
   check "unhealthy after $runs run(s) (failureThreshold 3)" test "$runs" -le 3
   out=$(last_output "$c")
-  echo "        probe said: ${out:0:200}..."
+  echo "          probe said: ${out:0:200}..."
   check "probe output starts with UNHEALTHY: \"Can only start an input...\"" \
     test "${out:0:73}" = 'UNHEALTHY: "Can only start an input when all related states are finished"'
   if [[ ${logging[$pod]} == pods ]]; then
@@ -378,7 +377,7 @@ out=$(last_output "$c")
 check "a new error in the new incarnation trips it again, in 1.log.<time>" \
   test "$rc-$(grep -c '" in /var/log/pods/[^ ]*/filebeat/1\.log\.[0-9-]* at byte ' <<<"$out")" = 1-1
 if [[ -s $tmp/emulation.log ]]; then
-  fail "kubelet emulation reported errors"; sed 's/^/        /' "$tmp/emulation.log"
+  fail "kubelet emulation reported errors"; detail <"$tmp/emulation.log"
 fi
 
 if ((failures)); then

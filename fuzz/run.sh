@@ -17,10 +17,7 @@ if ! cargo +"$toolchain" --version >/dev/null 2>&1; then
     echo "fuzz/run.sh: the $toolchain toolchain is missing (rustup toolchain install $toolchain)" >&2
     exit 2
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz/run.sh: installing cargo-fuzz" >&2
-    cargo install cargo-fuzz --locked
-fi
+../scripts/install-deps fuzz # cargo-fuzz, when it is missing
 
 if [ "$#" -gt 0 ]; then
     targets=("$@")

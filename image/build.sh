@@ -8,7 +8,8 @@
 # tags it localhost/logprobe:<version> and :latest, writes an OCI archive, and
 # prints the archive's manifest digest on stdout (progress goes to stderr).
 # The build is reproducible: --timestamp 0 pins every date in the image, so the
-# same executable always gives the same digest. Installs nothing: see ci-deps.sh.
+# same executable always gives the same digest. Installs nothing: see
+# `scripts/install-deps packaging`.
 # Env: LOGPROBE_EXE (prebuilt executable), LOGPROBE_SOURCE (source URL label;
 # default: `repository` from Cargo.toml).
 set -euo pipefail

@@ -5,6 +5,7 @@
 # Env: LOGPROBE_EXE (prebuilt executable; default: scripts/build-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh # check, detail; counts failures
 . image/podman-env.sh
 
 tmp=$(mktemp -d)
@@ -15,11 +16,6 @@ cleanup() {
 }
 trap cleanup EXIT
 use_private_podman_conf "$tmp"
-
-failures=0
-ok()   { echo "  ok    $*"; }
-fail() { echo "  FAIL  $*"; failures=$((failures + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
 
 export LOGPROBE_EXE=${LOGPROBE_EXE:-$(scripts/build-static)}
 version=$("$LOGPROBE_EXE" --version | awk '{ print $2 }')
@@ -52,7 +48,7 @@ check "label source set ($(label source))" test -n "$(label source)"
 # The layer holds one regular file, /logprobe, root-owned, mode 0555, byte-identical to the executable.
 layer=$tmp/layout/blobs/sha256/$(jq -r '.layers[0].digest | ltrimstr("sha256:")' <<<"$manifest")
 listing=$(tar --numeric-owner -tvzf "$layer")
-echo "$listing" | sed 's/^/        layer: /'
+sed 's/^/layer: /' <<<"$listing" | detail
 check "layer holds only logprobe" test "$(tar -tzf "$layer")" = logprobe
 check "logprobe is mode 0555, owner 0:0" test "$(awk '{ print $1, $2 }' <<<"$listing")" = "-r-xr-xr-x 0/0"
 
