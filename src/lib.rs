@@ -19,6 +19,7 @@ pub mod error;
 pub mod exit;
 pub mod incarnation;
 pub mod install;
+pub mod linetime;
 pub mod preset;
 pub mod report;
 pub mod scan;

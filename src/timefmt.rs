@@ -167,7 +167,12 @@ fn num(s: &[u8]) -> Option<i64> {
 }
 
 fn parse_rfc3339(t: &str) -> Option<i64> {
-    let b = t.as_bytes();
+    parse_rfc3339_bytes(t.as_bytes())
+}
+
+/// Parses an RFC 3339 timestamp in bytes, also with the offset written
+/// `+hhmm` (Go's ISO 8601 layout, as Filebeat 7.x prints local times).
+pub fn parse_rfc3339_bytes(b: &[u8]) -> Option<i64> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
@@ -197,11 +202,11 @@ fn parse_rfc3339(t: &str) -> Option<i64> {
         if i == start {
             return None;
         }
-        frac = frac_to_nanos(&t[start..i]);
+        frac = frac_to_nanos(std::str::from_utf8(&b[start..i]).ok()?);
     }
     let offset = match b.get(i..)? {
         [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
             let oh = num(&[*h1, *h2])?;
             let om = num(&[*m1, *m2])?;
             if oh > 23 || om > 59 {
