@@ -56,19 +56,27 @@ mod tests {
     #[test]
     fn forms_filebeat_writes() {
         let z = t("2026-11-26T10:02:11.386Z");
-        assert_eq!(of_text(b"2026-11-26T10:02:11.386Z\tERROR\t[autodiscover]\tx"), z);
+        assert_eq!(
+            of_text(b"2026-11-26T10:02:11.386Z\tERROR\t[autodiscover]\tx"),
+            z
+        );
         // Go's ISO 8601 offset, without and with the colon.
         assert_eq!(of_text(b"2026-11-26T11:02:11.386+0100\tINFO\tx"), z);
         assert_eq!(of_text(b"2026-11-26T05:02:11.386-05:00 INFO x"), z);
         assert_eq!(
-            of_text(br#"{"log.level":"error","@timestamp":"2026-11-26T10:02:11.386Z","message":"m"}"#),
+            of_text(
+                br#"{"log.level":"error","@timestamp":"2026-11-26T10:02:11.386Z","message":"m"}"#
+            ),
             z
         );
         assert_eq!(
             of_text(br#"{"level":"error","timestamp":"2026-11-26T10:02:11.386Z","message":"m"}"#),
             z
         );
-        assert_eq!(of_cri_prefix(b"2026-11-26T10:02:11.386000000Z stderr F text"), z);
+        assert_eq!(
+            of_cri_prefix(b"2026-11-26T10:02:11.386000000Z stderr F text"),
+            z
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/*`) through the
-//! same checks the fuzz targets run, on stable Rust, so every seed and every
-//! crash turned into a seed stays a regression test.
+//! same checks the fuzz targets run ([`crate::fuzz_properties`]), on stable
+//! Rust, so every seed and every crash turned into a seed stays a regression
+//! test.
 
 use std::fs;
 use std::path::Path;
+
+use crate::fuzz_properties;
 
 fn replay(target: &str, check: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,15 +30,15 @@ fn replay(target: &str, check: fn(&[u8])) {
 
 #[test]
 fn state_parse_corpus() {
-    replay("state_parse", logprobe::fuzzing::state_parse);
+    replay("state_parse", fuzz_properties::state_parse);
 }
 
 #[test]
 fn scan_incremental_corpus() {
-    replay("scan_incremental", logprobe::fuzzing::scan_incremental);
+    replay("scan_incremental", fuzz_properties::scan_incremental);
 }
 
 #[test]
 fn options_corpus() {
-    replay("options", logprobe::fuzzing::options);
+    replay("options", fuzz_properties::options);
 }

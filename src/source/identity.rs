@@ -139,8 +139,9 @@ mod tests {
         let b = vec![b'b'; 2000];
         let short = b"short\n".to_vec();
         // (case, remembered, the file now, sizes of the files found now, want)
+        type Case<'a> = (&'a str, Vec<FileState>, Opened<'a>, &'a [(u64, u64)], u64);
         let none: &[(u64, u64)] = &[];
-        let cases: Vec<(&str, Vec<FileState>, Opened, &[(u64, u64)], u64)> = vec![
+        let cases: Vec<Case> = vec![
             ("new file", vec![], opened(7, &a, 2000), none, 0),
             (
                 "same inode grown",

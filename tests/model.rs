@@ -20,21 +20,25 @@
 //! pieces by the map windows, and for them the oracle checks the line, not
 //! which of its patterns was reported.
 //!
-//! `LOGPROBE_PROPTEST_CASES=200000 cargo test --release --test property`
+//! `LOGPROBE_PROPTEST_CASES=200000 cargo test --release --test integration model::`
 //! runs the long mode.
 
-use std::fs::{self, File, FileTimes, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use logprobe::check;
-use logprobe::cli::{CheckArgs, Preset};
+use logprobe::cli::{CheckArgs, PresetName};
 use logprobe::config::Config;
-use logprobe::report::{Outcome, Status};
+use logprobe::report::Outcome;
+use logprobe::source::identity::FINGERPRINT_BYTES;
 use logprobe::timefmt::format_rfc3339;
+use logprobe::verdict::Status;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as PropConfig, TestCaseError};
+use proptest::test_runner::TestCaseError;
+
+use crate::util::{Env, proptest_config};
 
 const PATTERNS: [&str; 3] = ["STUCK", "zzq", "zz"];
 const EXCEPT: &str = "ok!";
@@ -51,15 +55,6 @@ const LONG_TOKENS: &[&[u8]] = &[
 /// 2026-11-26T00:00:00Z in ns.
 const T0: i64 = 1_795_651_200 * 1_000_000_000;
 const MS: i64 = 1_000_000;
-/// Leading bytes the probe fingerprints (`check::FINGERPRINT_BYTES`).
-const FINGERPRINT_BYTES: usize = check::FINGERPRINT_BYTES;
-
-fn cases() -> u32 {
-    std::env::var("LOGPROBE_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1500)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
@@ -190,7 +185,7 @@ struct SeenLine {
 struct Model {
     scheme: Scheme,
     case: Case,
-    root: tempfile::TempDir,
+    env: Env,
     logs: PathBuf,
     files: Vec<MFile>,
     /// Index of the file Filebeat writes.
@@ -210,29 +205,8 @@ struct Model {
     log: Vec<String>,
 }
 
-fn tmp_root() -> tempfile::TempDir {
-    // tmpfs, where fsync is cheap, when there is one.
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(d) = tempfile::tempdir_in(shm)
-    {
-        return d;
-    }
-    tempfile::tempdir().unwrap()
-}
-
 fn set_mtime(path: &Path, ns: i64) {
-    let t = UNIX_EPOCH + Duration::from_nanos(ns as u64);
-    File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_times(
-            FileTimes::new()
-                .set_modified(t)
-                .set_accessed(SystemTime::now()),
-        )
-        .unwrap();
+    crate::util::set_mtime(path, UNIX_EPOCH + Duration::from_nanos(ns as u64));
 }
 
 fn find(line: &[u8], lit: &str, ignore_case: bool) -> Option<usize> {
@@ -258,15 +232,13 @@ fn leftmost_first(line: &[u8], ignore_case: bool) -> Option<usize> {
 
 impl Model {
     fn new(scheme: Scheme, case: Case) -> Model {
-        let root = tmp_root();
-        let logs = root.path().join("logs");
-        fs::create_dir(&logs).unwrap();
-        fs::create_dir(root.path().join("state")).unwrap();
-        let cfg = config(&case, root.path(), T0);
+        let env = Env::on_tmpfs();
+        let logs = env.logs.path().to_path_buf();
+        let cfg = config(&case, &env, T0);
         let mut m = Model {
             scheme,
             case,
-            root,
+            env,
             logs,
             files: Vec::new(),
             current: 0,
@@ -549,11 +521,11 @@ impl Model {
         match self.trip.map(|k| &self.seen[k]) {
             None => {
                 prop_assert_eq!(out.status, Status::Healthy, "false trip\n{}", ctx());
-                prop_assert_eq!(out.exit, 0);
+                prop_assert_eq!(out.exit.code(), 0);
             }
             Some(want) => {
                 prop_assert_eq!(out.status, Status::Unhealthy, "missed trip\n{}", ctx());
-                prop_assert_eq!(out.exit, 1);
+                prop_assert_eq!(out.exit.code(), 1);
                 let got = out.matched.as_ref().unwrap();
                 prop_assert_eq!(&got.file, &want.path, "file\n{}", ctx());
                 prop_assert_eq!(got.offset, want.offset as u64, "offset\n{}", ctx());
@@ -669,7 +641,7 @@ impl Model {
                 self.incarnation += 1;
                 self.seen.clear();
                 self.trip = None;
-                self.cfg = config(&self.case, self.root.path(), self.since);
+                self.cfg = config(&self.case, &self.env, self.since);
                 self.rotate(); // rotateonstartup
             }
             Op::Run => self.run()?,
@@ -679,27 +651,19 @@ impl Model {
     }
 }
 
-fn config(case: &Case, root: &Path, since: i64) -> Config {
-    let logs = root.join("logs");
+/// The filebeat preset's globs moved into `logs/`, with the model's patterns.
+fn config(case: &Case, env: &Env, since: i64) -> Config {
     let args = CheckArgs {
-        preset: Some(Preset::None),
-        logs: vec![
-            logs.join("filebeat").display().to_string(),
-            logs.join("filebeat.[0-9]*").display().to_string(),
-            logs.join("filebeat-*").display().to_string(),
-        ],
+        preset: Some(PresetName::None),
+        logs: env.preset_globs(),
         patterns: PATTERNS.iter().map(|s| s.to_string()).collect(),
         excepts: vec![EXCEPT.to_string()],
         ignore_case: case.ignore_case,
-        state: Some(root.join("state/state.json")),
+        state: Some(env.state()),
         threshold: Some(case.threshold.to_string()),
         window: case.window_ms.map(|w| format!("{w}ms")),
         budget: Some("1h".into()),
-        since: Some(format!(
-            "@{}.{:09}",
-            since.div_euclid(1_000_000_000),
-            since.rem_euclid(1_000_000_000)
-        )),
+        since: Some(crate::util::at_ns(since)),
         max_line: Some(case.max_line),
         map_window: Some(case.max_line + 5 + case.window_extra),
         ..CheckArgs::default()
@@ -716,7 +680,7 @@ fn run_case(scheme: Scheme, case: Case) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(PropConfig { cases: cases(), ..PropConfig::default() })]
+    #![proptest_config(proptest_config(1500))]
 
     #[test]
     fn filebeat_7x_rename_rotation(case in case()) {
@@ -749,11 +713,9 @@ mod examples {
     /// its lines are read, though its first 1 KiB matches the other's.
     #[test]
     fn a_file_beginning_like_another_is_read_whole() {
-        let root = tmp_root();
-        let logs = root.path().join("logs");
-        fs::create_dir_all(&logs).unwrap();
-        fs::create_dir_all(root.path().join("state")).unwrap();
-        let cfg = config(&case(1), root.path(), T0);
+        let env = Env::on_tmpfs();
+        let logs = env.logs.path();
+        let cfg = config(&case(1), &env, T0);
         let benign: Vec<u8> = (0..64)
             .flat_map(|_| b"L000000 bb a bb bb a\n".to_vec())
             .collect();
