@@ -36,6 +36,8 @@
 # CI (CI=true) that is a FAIL. Cleans up its pods, containers, volumes, images and
 # temp files. Env: LOGPROBE_EXE (prebuilt executable; default: scripts/build-static),
 # LOGPROBE_SHARED, CI.
+# The stuck message is a one-shot start-up failure that the filebeat preset trips
+# on at once (add_kubernetes_metadata: could not detect kubernetes env).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh # ok, fail, check, detail, shared_missing; counts failures; $shared
@@ -77,14 +79,14 @@ wait_for() { # SECONDS COMMAND...: polls every 0.2 s
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.2; done
 }
-stuck_on_disk() { pm exec "$1" sh -c 'grep -l "all related states are finished" /usr/share/filebeat/logs/*'; }
+stuck_on_disk() { pm exec "$1" sh -c 'grep -l "could not detect kubernetes env" /usr/share/filebeat/logs/*'; }
 # Pod-log directories on the node (DIR): the files the probe reads, not the gzipped ones.
 pod_log_files() { ls "$1"/0.log "$1"/0.log.*[0-9] 2>/dev/null; }
 pod_log_rotated() { ls "$1"/0.log.*.gz >/dev/null 2>&1; }
-stdout_quotes_stuck() { pod_log_files "$1" | xargs -r grep -l ' stdout F .*all related states are finished'; }
+stdout_quotes_stuck() { pod_log_files "$1" | xargs -r grep -l ' stdout F .*could not detect kubernetes env'; }
 # stuck_in_rotated_pod_log DIR [N]: the rotated N.log (default 0) files holding a stuck stderr record.
-stuck_in_rotated_pod_log() { ls "$1/${2:-0}".log.*[0-9] 2>/dev/null | xargs -r grep -l ' stderr F .*all related states are finished'; }
-stuck_in_gzipped_pod_log() { ls "$1"/0.log.*.gz 2>/dev/null | xargs -r zgrep -l ' stderr F .*all related states are finished'; }
+stuck_in_rotated_pod_log() { ls "$1/${2:-0}".log.*[0-9] 2>/dev/null | xargs -r grep -l ' stderr F .*could not detect kubernetes env'; }
+stuck_in_gzipped_pod_log() { ls "$1"/0.log.*.gz 2>/dev/null | xargs -r zgrep -l ' stderr F .*could not detect kubernetes env'; }
 # cannot_find_passes C: asked for another container's pod logs, which do not exist,
 # the probe cannot check: it exits 0 (--on-error pass) and says so.
 cannot_find_passes() {
@@ -92,7 +94,7 @@ cannot_find_passes() {
   out=$(pm exec "$1" /probe/logprobe --state /tmp/other.json --container sidecar --format json) &&
     jq -e '.status == "error" and (.message | contains("cannot find this pod'"'"'s log directory"))' <<<"$out"
 }
-stuck_lines_are() { [[ $(pm exec "$1" sh -c 'cat /usr/share/filebeat/logs/* | grep -c "all related states are finished"') == "$2" ]]; }
+stuck_lines_are() { [[ $(pm exec "$1" sh -c 'cat /usr/share/filebeat/logs/* | grep -c "could not detect kubernetes env"') == "$2" ]]; }
 running() { [[ $(pm inspect --format '{{.State.Status}}' "$1") == running ]]; }
 logs_rotated() { pm exec "$1" sh -c '[ "$(ls /usr/share/filebeat/logs | wc -l)" -ge 2 ]'; }
 
@@ -149,7 +151,7 @@ kubelet_emulation() {
     last=$pid
     [[ $runtime != containerd ]] || rec=${rec/+00:00 /Z }
     printf '%s\n' "$rec" >>"$dir/$n.log"
-    if (($(stat -c %s "$dir/$n.log") >= ROTATE_BYTES)) || [[ $rec == *' stderr F '*'all related states are finished'* ]]; then
+    if (($(stat -c %s "$dir/$n.log") >= ROTATE_BYTES)) || [[ $rec == *' stderr F '*'could not detect kubernetes env'* ]]; then
       rotate_like_kubelet "$dir/$n.log"
     fi
   done
@@ -233,7 +235,7 @@ done
 set +m
 decoy=$node/var/log/pods/${namespace}_filebeat-decoy_$(cat /proc/sys/kernel/random/uuid)/filebeat
 mkdir -p "$decoy"
-echo "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) stderr F Error creating runner from config: Can only start an input when all related states are finished" >"$decoy/0.log"
+echo "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) stderr F add_kubernetes_metadata: could not detect kubernetes env: unable to build kube config" >"$decoy/0.log"
 
 for pod in "${pods[@]}"; do
   c=$pod-filebeat dir=${logdir[$pod]:-}
@@ -275,8 +277,8 @@ for pod in "${pods[@]}"; do
   check "unhealthy after $runs run(s) (failureThreshold 3)" test "$runs" -le 3
   out=$(last_output "$c")
   echo "          probe said: ${out:0:200}..."
-  check "probe output starts with UNHEALTHY: \"Can only start an input...\"" \
-    test "${out:0:73}" = 'UNHEALTHY: "Can only start an input when all related states are finished"'
+  want='UNHEALTHY: "add_kubernetes_metadata: could not detect kubernetes env"'
+  check "probe output starts with $want" test "${out:0:${#want}}" = "$want"
   if [[ ${logging[$pod]} == pods ]]; then
     check "...found in this pod's own log directory, by ${find[$pod]/uid/pod UID}" \
       grep -q "\" in ${dir#"$node"}/0\.log\.[0-9-]* at byte " <<<"$out"

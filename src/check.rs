@@ -25,7 +25,7 @@ use crate::source::identity::{self, Opened};
 use crate::source::pods;
 use crate::state::{self, FileState, Loaded, Lock, State};
 use crate::timefmt;
-use crate::verdict::{self, Counter, Facts, Verdict};
+use crate::verdict::{self, Facts, Judge, Memory, Verdict};
 
 /// `logprobe check`: validates the options, runs, prints, and returns the exit.
 pub fn command(args: &CheckArgs) -> Exit {
@@ -256,8 +256,7 @@ impl<'a> Run<'a> {
     /// deadline; keeps one state entry per file still on disk.
     fn scan_all(&self, found: &[Found], st: &mut State, facts: &mut Facts) {
         let cfg = self.cfg;
-        let hits = std::mem::take(&mut st.hits);
-        let mut counter = Counter::new(cfg.threshold, cfg.window_ns, self.now, &cfg.patterns, hits);
+        let mut judge = Judge::new(cfg, self.now, Memory::take(st));
         let mut matcher = None;
         let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
         for f in found {
@@ -269,14 +268,14 @@ impl<'a> Run<'a> {
                 });
                 continue;
             }
-            if facts.out_of_time || counter.trip.is_some() || Instant::now() >= self.deadline {
-                facts.out_of_time |= counter.trip.is_none();
+            if facts.out_of_time || judge.trip.is_some() || Instant::now() >= self.deadline {
+                facts.out_of_time |= judge.trip.is_none();
                 let done = prev.map_or(0, |e| e.cursor.offset);
                 facts.pending_bytes += f.size.saturating_sub(done);
                 kept.extend(prev.cloned());
                 continue;
             }
-            match self.scan_file(f, &st.files, &mut matcher, &mut counter) {
+            match self.scan_file(f, &st.files, &mut matcher, &mut judge) {
                 Ok(Some(s)) => {
                     facts.scanned_bytes += s.scanned;
                     facts.pending_bytes += s.pending;
@@ -295,10 +294,10 @@ impl<'a> Run<'a> {
             kept.drain(..kept.len() - state::MAX_FILES);
         }
         st.files = kept;
-        st.trip = counter.trip.take();
-        st.hits = std::mem::take(&mut counter.hits);
+        st.trip = judge.trip.take();
+        facts.progress = verdict::progress(cfg, &judge.memory);
+        judge.memory.put(st);
         facts.trip = st.trip.clone();
-        facts.hits = st.hits.len();
     }
 
     /// Opens, identifies and scans a file. `Ok(None)`: it vanished or is not a regular file.
@@ -307,7 +306,7 @@ impl<'a> Run<'a> {
         f: &Found,
         known: &[FileState],
         matcher: &mut Option<Matcher>,
-        counter: &mut Counter,
+        judge: &mut Judge,
     ) -> io::Result<Option<Scanned>> {
         // Identity and size come from the descriptor, never from the path.
         let Some((file, meta)) = open_regular(&f.path)? else {
@@ -334,7 +333,7 @@ impl<'a> Run<'a> {
                 None => matcher.insert(self.first_matcher()?),
             };
             let before = cursor.offset;
-            ended = self.scan_bytes(&file, f, size, &mut cursor, m, counter)?;
+            ended = self.scan_bytes(&file, f, size, &mut cursor, m, judge)?;
             scanned = cursor.offset - before;
         }
         let (fp_len, fp) = opened.fingerprint();
@@ -374,7 +373,7 @@ impl<'a> Run<'a> {
         size: u64,
         cursor: &mut Cursor,
         matcher: &Matcher,
-        counter: &mut Counter,
+        judge: &mut Judge,
     ) -> io::Result<Ended> {
         let scanner = Scanner {
             matcher,
@@ -386,7 +385,7 @@ impl<'a> Run<'a> {
             &mut MappedFile::new(file),
             size,
             cursor,
-            &mut |hit| counter.on_hit(hit, &path),
+            &mut |hit| judge.on_hit(hit, &path),
             &mut || Instant::now() >= self.deadline,
         )
     }

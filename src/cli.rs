@@ -39,7 +39,7 @@ pub struct Cli {
     name = "logprobe",
     version,
     about,
-    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe state show|reset [-s FILE]",
+    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe state show|reset [-s FILE]\n       logprobe preset show [NAME]",
     after_help = "Exit status: 0 healthy, 1 unhealthy, 2 usage or configuration error, \
 3 could not check (only with --on-error fail). `logprobe --help` lists the subcommands."
 )]
@@ -55,7 +55,7 @@ struct CheckCli {
 /// clap's error, for the caller to print.
 pub fn parse(mut args: Vec<OsString>) -> Result<Cli, clap::Error> {
     match args.get(1).and_then(|a| a.to_str()) {
-        Some("install" | "state" | "help" | "--help" | "-h" | "--version" | "-V") => {
+        Some("install" | "state" | "preset" | "help" | "--help" | "-h" | "--version" | "-V") => {
             Cli::try_parse_from(args)
         }
         first => {
@@ -104,6 +104,24 @@ pub enum Command {
         /// show or reset.
         #[command(subcommand)]
         action: StateAction,
+    },
+    /// Print a preset's paths and rules in the patterns-file syntax.
+    Preset {
+        /// show.
+        #[command(subcommand)]
+        action: PresetAction,
+    },
+}
+
+/// What `preset` does.
+#[derive(Debug, Subcommand)]
+pub enum PresetAction {
+    /// Print a preset's rules (with their comments and sources) as a patterns
+    /// file, to copy, edit and pass with `--preset none -f FILE`.
+    Show {
+        /// The preset.
+        #[arg(value_enum, default_value_t = PresetName::Filebeat)]
+        name: PresetName,
     },
 }
 
@@ -164,7 +182,8 @@ pub struct CheckArgs {
     /// A literal that makes the probe fail (repeatable; adds to the preset's).
     #[arg(short = 'p', long = "pattern", value_name = "TEXT")]
     pub patterns: Vec<String>,
-    /// File with one literal pattern per line; blank lines and lines starting with # are ignored.
+    /// File with one rule per line: a literal, optionally after options in brackets
+    /// ([threshold=N window=D] or [persist=D gap=D]); blank lines and # lines are ignored.
     #[arg(short = 'f', long = "patterns-file", value_name = "FILE")]
     pub patterns_file: Option<PathBuf>,
     /// A line holding this literal never trips the probe (repeatable).
@@ -179,10 +198,10 @@ pub struct CheckArgs {
     /// Where offsets and verdict live [default: /tmp/logprobe/state-<hash of the options>.json].
     #[arg(short = 's', long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Number of matching lines needed to trip.
+    /// Number of matching lines needed to trip (rules without options of their own).
     #[arg(short = 't', long, value_name = "N")]
     pub threshold: Option<String>,
-    /// The N matches must fall within this span (e.g. 5m); a line's time is when the probe first saw it.
+    /// The N matches must fall within this span (e.g. 5m), by the lines' own times (else when first seen).
     #[arg(short = 'w', long, value_name = "DURATION")]
     pub window: Option<String>,
     /// Stop scanning after this long, keep the progress, finish the rest next run [default: 400ms].
@@ -202,6 +221,11 @@ pub struct CheckArgs {
     /// Fail when no watched log has grown for this long in this incarnation (e.g. 5m) [default: off].
     #[arg(long, value_name = "DURATION")]
     pub max_silence: Option<String>,
+    /// Fail when Filebeat's metrics reports show events waiting and none acked, failed or
+    /// retried, one after another, for this long, with no output error in between (e.g. 10m;
+    /// off disables) [default with the filebeat preset: 10m].
+    #[arg(long, value_name = "DURATION|off")]
+    pub max_stall: Option<String>,
     /// What is printed.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,

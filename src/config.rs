@@ -1,8 +1,8 @@
 //! The validated configuration of a `check` run, built from [`crate::cli::CheckArgs`].
 //!
 //! Everything a user can get wrong is caught here, before any file is touched,
-//! and reported as one line naming the flag or file. The filebeat preset lives
-//! here too: its paths and its curated patterns, each with its public source.
+//! and reported as one line naming the flag or file. The presets themselves
+//! are in [`crate::preset`], the rules' syntax in [`crate::rules`].
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,8 @@ use crate::cli::{CheckArgs, Format, OnError, PresetName};
 use crate::digest::{FNV_OFFSET, fnv1a};
 use crate::error::Error;
 use crate::preset::{self, DEFAULT_CONTAINER, Preset};
+use crate::rules::{self, Rule, When};
+use crate::stall;
 use crate::timefmt;
 
 /// Default directory of state files: one file per distinct configuration.
@@ -42,7 +44,10 @@ pub enum PodLogs {
 pub struct Config {
     /// Paths and globs of the log files, found again on every run.
     pub logs: Vec<String>,
-    /// Literal patterns; none is empty.
+    /// The rules: the preset's, then `--pattern`, then `--patterns-file`; a
+    /// later rule with the same literal replaces an earlier one.
+    pub rules: Vec<Rule>,
+    /// The rules' literals, in order; none is empty.
     pub patterns: Vec<String>,
     /// Literals that make a line never trip.
     pub excepts: Vec<String>,
@@ -50,10 +55,12 @@ pub struct Config {
     pub ignore_case: bool,
     /// The state file.
     pub state_path: PathBuf,
-    /// Matching lines needed to trip (at least 1).
+    /// `--threshold`: matching lines needed to trip, for rules without options of their own.
     pub threshold: u32,
-    /// Span within which `threshold` lines must be seen, in nanoseconds.
+    /// `--window`: the span within which they must fall, in nanoseconds.
     pub window_ns: Option<i64>,
+    /// `--max-stall`: trip when the metrics reports stay stalled this long, in nanoseconds.
+    pub max_stall_ns: Option<i64>,
     /// Time after which scanning stops and resumes on the next run, in nanoseconds.
     pub budget_ns: i64,
     /// The incarnation's start given with `--since`, in ns since the epoch;
@@ -94,9 +101,22 @@ impl Config {
     fn validate(a: &CheckArgs) -> Result<Config, String> {
         let preset = preset::get(a.preset.unwrap_or(PresetName::Filebeat));
         let logs = log_paths(a, preset)?;
-        let (patterns, excepts) = literals(a, preset)?;
-        let threshold = threshold(a.threshold.as_deref())?;
+        let threshold = match &a.threshold {
+            None => 1,
+            Some(t) => rules::parse_threshold(t).map_err(|_| {
+                format!(
+                    "--threshold: {t:?} is not a whole number from 1 to {}",
+                    rules::MAX_THRESHOLD
+                )
+            })?,
+        };
         let window_ns = duration("--window", a.window.as_deref())?;
+        let default = When::Count {
+            threshold,
+            window_ns,
+        };
+        let (rules, excepts) = literals(a, preset, default)?;
+        let patterns: Vec<String> = rules.iter().map(|r| r.literal.clone()).collect();
         let budget_ns = duration("--budget", a.budget.as_deref())?.unwrap_or(DEFAULT_BUDGET_NS);
         let since_ns = match &a.since {
             None => None,
@@ -115,16 +135,15 @@ impl Config {
             ));
         }
         let max_silence_ns = duration("--max-silence", a.max_silence.as_deref())?;
-        let (max_line, map_window) = limits(a, &patterns, &excepts)?;
+        let max_stall_ns = match a.max_stall.as_deref() {
+            None => preset.max_stall_ns,
+            Some("off") => None,
+            Some(v) => duration("--max-stall", Some(v))?,
+        };
+        let looked_for = looked_for(&patterns, max_stall_ns.is_some());
+        let (max_line, map_window) = limits(a, &looked_for, &excepts)?;
         let sources = sources(&logs, &pod_logs, container);
-        let id = config_id(
-            &sources,
-            &patterns,
-            &excepts,
-            a.ignore_case,
-            threshold,
-            window_ns,
-        );
+        let id = config_id(&sources, &rules, &excepts, a.ignore_case, max_stall_ns);
         let state_path = match &a.state {
             Some(p) if p.as_os_str().is_empty() => return Err("--state: empty path".into()),
             Some(p) => p.clone(),
@@ -132,12 +151,14 @@ impl Config {
         };
         Ok(Config {
             logs,
+            rules,
             patterns,
             excepts,
             ignore_case: a.ignore_case,
             state_path,
             threshold,
             window_ns,
+            max_stall_ns,
             budget_ns,
             since_ns,
             pod_logs,
@@ -169,18 +190,32 @@ fn log_paths(a: &CheckArgs, preset: &Preset) -> Result<Vec<String>, String> {
     Ok(a.logs.clone())
 }
 
-/// The patterns (the preset's, `--pattern`, `--patterns-file`) and `--except`.
-fn literals(a: &CheckArgs, preset: &Preset) -> Result<(Vec<String>, Vec<String>), String> {
-    let mut patterns: Vec<String> = preset.patterns.iter().map(|s| s.to_string()).collect();
+/// The rules (the preset's, `--pattern`, `--patterns-file`) and `--except`.
+/// Rules given without options of their own take `default` (`-t`, `-w`).
+fn literals(
+    a: &CheckArgs,
+    preset: &Preset,
+    default: When,
+) -> Result<(Vec<Rule>, Vec<String>), String> {
+    let mut rules: Vec<Rule> = preset
+        .rules
+        .iter()
+        .map(|r| Rule {
+            literal: r.literal.to_string(),
+            when: r.when,
+            own_options: true,
+        })
+        .collect();
     for p in &a.patterns {
         check_literal("--pattern", p)?;
-        patterns.push(p.clone());
+        add_rule(&mut rules, Rule::count(p, 1, None).with(default));
     }
     if let Some(file) = &a.patterns_file {
-        patterns.extend(read_patterns_file(file)?);
+        for r in read_patterns_file(file, default)? {
+            add_rule(&mut rules, r);
+        }
     }
-    dedup(&mut patterns);
-    if patterns.is_empty() {
+    if rules.is_empty() {
         return Err(
             "--pattern: no patterns given (--preset none needs --pattern or --patterns-file)"
                 .into(),
@@ -192,18 +227,14 @@ fn literals(a: &CheckArgs, preset: &Preset) -> Result<(Vec<String>, Vec<String>)
         excepts.push(x.clone());
     }
     dedup(&mut excepts);
-    Ok((patterns, excepts))
+    Ok((rules, excepts))
 }
 
-fn threshold(t: Option<&str>) -> Result<u32, String> {
-    let Some(t) = t else {
-        return Ok(1);
-    };
-    match t.trim().parse::<u32>() {
-        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "--threshold: {t:?} is not a whole number from 1 to 100000"
-        )),
+/// Adds a rule; one with the same literal as an earlier rule replaces it there.
+fn add_rule(rules: &mut Vec<Rule>, rule: Rule) {
+    match rules.iter_mut().find(|r| r.literal == rule.literal) {
+        Some(old) => *old = rule,
+        None => rules.push(rule),
     }
 }
 
@@ -274,51 +305,47 @@ fn dedup(v: &mut Vec<String>) {
     v.retain(|p| seen.insert(p.clone()));
 }
 
-/// Reads a patterns file: one literal per line, blank and `#` lines ignored.
+/// Reads a patterns file: one rule per line (see [`crate::rules`]), blank
+/// and `#` lines ignored; a line without options takes `default`.
 ///
 /// # Errors
-/// One line naming the file (and the line, for a bad one).
-pub fn read_patterns_file(file: &Path) -> Result<Vec<String>, String> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        format!(
-            "--patterns-file: {}: {}",
-            file.display(),
-            crate::error::io_text(&e)
-        )
-    })?;
+/// One line naming the file (and the line and option, for a bad one).
+pub fn read_patterns_file(file: &Path, default: When) -> Result<Vec<Rule>, String> {
+    let name = file.display();
+    let bytes = std::fs::read(file)
+        .map_err(|e| format!("--patterns-file: {name}: {}", crate::error::io_text(&e)))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count()
             + 1;
-        format!(
-            "--patterns-file: {}:{line}: not valid UTF-8",
-            file.display()
-        )
+        format!("--patterns-file: {name}:{line}: not valid UTF-8")
     })?;
     let mut out = Vec::new();
-    for line in text.lines() {
+    for (i, line) in text.lines().enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        out.push(line.to_string());
+        let rule = rules::parse_line(line, default)
+            .map_err(|e| format!("--patterns-file: {name}:{}: {e}", i + 1))?;
+        out.push(rule);
     }
     Ok(out)
 }
 
 fn config_id(
     logs: &[String],
-    patterns: &[String],
+    rules: &[Rule],
     excepts: &[String],
     ignore_case: bool,
-    threshold: u32,
-    window_ns: Option<i64>,
+    max_stall_ns: Option<i64>,
 ) -> String {
+    let rules: Vec<String> = rules.iter().map(Rule::to_line).collect();
     let mut h = FNV_OFFSET;
-    for (tag, list) in [(b'l', logs), (b'p', patterns), (b'x', excepts)] {
+    for (tag, list) in [(b'l', logs), (b'p', &rules[..]), (b'x', excepts)] {
         for item in list {
             h = fnv1a(&[tag], h);
             h = fnv1a(item.as_bytes(), h);
@@ -326,9 +353,60 @@ fn config_id(
         }
     }
     h = fnv1a(&[u8::from(ignore_case)], h);
-    h = fnv1a(&threshold.to_le_bytes(), h);
-    h = fnv1a(&window_ns.unwrap_or(-1).to_le_bytes(), h);
+    h = fnv1a(&max_stall_ns.unwrap_or(-1).to_le_bytes(), h);
     format!("{h:016x}")
+}
+
+impl Config {
+    /// Every literal the matcher looks for: the rules' first (index `i` is
+    /// rule `i`), then, with `--max-stall`, the metrics report and the
+    /// output errors that break a stall (see [`Config::role`]).
+    pub fn literals(&self) -> Vec<String> {
+        looked_for(&self.patterns, self.max_stall_ns.is_some())
+    }
+
+    /// Whose count a line of rule `i` adds to: its own, for a rule with
+    /// options of its own; else the one count that every rule given without
+    /// options shares, as `-t`/`-w` always meant (N lines of any of them).
+    pub fn counter_of(&self, i: usize) -> usize {
+        match self.rules.get(i) {
+            Some(r) if !r.own_options => {
+                self.rules.iter().position(|r| !r.own_options).unwrap_or(i)
+            }
+            _ => i,
+        }
+    }
+
+    /// What the literal of index `i` (in [`Config::literals`]) is for.
+    pub fn role(&self, i: usize) -> Role {
+        let n = self.rules.len();
+        match i {
+            _ if i < n => Role::Rule(i),
+            _ if i == n => Role::Report,
+            _ => Role::OutputError,
+        }
+    }
+}
+
+/// The rules' literals, then, for the stall detector, the report and the output errors.
+fn looked_for(patterns: &[String], stall: bool) -> Vec<String> {
+    let mut v = patterns.to_vec();
+    if stall {
+        v.push(stall::REPORT.to_string());
+        v.extend(stall::OUTPUT_ERRORS.iter().map(|s| s.to_string()));
+    }
+    v
+}
+
+/// What a matched literal is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Rule `i`'s literal.
+    Rule(usize),
+    /// Filebeat's metrics report (`--max-stall`).
+    Report,
+    /// A line of an output that fails loudly: not a silent stall.
+    OutputError,
 }
 
 #[cfg(test)]
@@ -343,7 +421,9 @@ mod tests {
     fn preset_defaults() {
         let c = Config::from_args(&args()).unwrap();
         assert_eq!(c.logs, preset::FILEBEAT.paths);
-        assert_eq!(c.patterns, preset::FILEBEAT.patterns);
+        let literals: Vec<&str> = preset::FILEBEAT.rules.iter().map(|r| r.literal).collect();
+        assert_eq!(c.patterns, literals);
+        assert_eq!(c.max_stall_ns, preset::FILEBEAT.max_stall_ns);
         assert_eq!(c.threshold, 1);
         assert!(c.state_path.starts_with(DEFAULT_STATE_DIR));
     }

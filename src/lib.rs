@@ -42,5 +42,11 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Check(a)) => check::command(&a),
         Some(Command::Install { dir }) => install::command(&dir),
         Some(Command::State { action }) => state_cmd::command(&action),
+        Some(Command::Preset {
+            action: cli::PresetAction::Show { name },
+        }) => {
+            print!("{}", preset::show(preset::get(name)));
+            Exit::Healthy
+        }
     }
 }

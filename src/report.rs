@@ -11,9 +11,9 @@ use crate::cli::{Format, OnError};
 use crate::config::Config;
 use crate::error;
 use crate::exit::{Exit, exit_for};
-use crate::state::{State, Trip};
+use crate::state::{Evidence, State, Trip};
 use crate::timefmt::{format_duration, format_rfc3339};
-use crate::verdict::{Facts, Healthy, Status, Verdict};
+use crate::verdict::{Facts, Healthy, Progress, Status, Verdict};
 
 /// The match reported in JSON.
 #[derive(Debug, Clone, Serialize)]
@@ -28,8 +28,12 @@ pub struct MatchReport {
     pub line: String,
     /// When the probe first saw it (RFC 3339).
     pub first_seen: String,
-    /// Matching lines counted toward the threshold.
+    /// Matching lines counted toward the threshold (lines of a persistence
+    /// run, or reports of a stall).
     pub count: u32,
+    /// What the rule saw: `{"rule":"count"|"persist"|"stall", …}`, times in ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
 }
 
 impl From<&Trip> for MatchReport {
@@ -41,6 +45,7 @@ impl From<&Trip> for MatchReport {
             line: t.line.clone(),
             first_seen: format_rfc3339(t.first_seen),
             count: t.count,
+            evidence: t.evidence,
         }
     }
 }
@@ -129,26 +134,51 @@ pub fn no_log_file(logs: &[String], why: &str) -> String {
     )
 }
 
-/// The line that explains a trip.
-pub fn trip_message(t: &Trip, threshold: u32, window_ns: Option<i64>) -> String {
-    let count = if threshold > 1 {
-        match window_ns {
-            Some(w) => format!(
-                "{} matching lines within {}; last ",
-                t.count,
-                format_duration(w)
-            ),
-            None => format!("{} matching lines; last ", t.count),
+/// The line that explains a trip, from the trip alone (it is sticky, and
+/// `state show` prints it too).
+pub fn trip_message(t: &Trip) -> String {
+    let (pattern, file) = (cut(&t.pattern, 120), cut(&t.file, 200));
+    let (offset, seen) = (t.offset, format_rfc3339(t.first_seen));
+    let head = match t.evidence {
+        Some(Evidence::Stall {
+            first,
+            last,
+            reports,
+            active,
+            for_ns,
+        }) => {
+            return format!(
+                "UNHEALTHY: silent stall: {active} events waiting, none acked, no output errors, \
+                 {reports} metrics reports from {} to {} (--max-stall {}); the last in {file} at byte {offset}",
+                format_rfc3339(first),
+                format_rfc3339(last),
+                format_duration(for_ns),
+            );
         }
-    } else {
-        String::new()
+        Some(Evidence::Persist {
+            first,
+            last,
+            lines,
+            for_ns,
+        }) => format!(
+            "{pattern:?} kept coming for {} ({lines} lines from {} to {}, persist {}); last",
+            format_duration(last - first),
+            format_rfc3339(first),
+            format_rfc3339(last),
+            format_duration(for_ns),
+        ),
+        Some(Evidence::Count {
+            window_ns: Some(w), ..
+        }) if t.count > 1 => format!(
+            "{} matching lines within {}; last {pattern:?}",
+            t.count,
+            format_duration(w)
+        ),
+        _ if t.count > 1 => format!("{} matching lines; last {pattern:?}", t.count),
+        _ => format!("{pattern:?}"),
     };
     format!(
-        "UNHEALTHY: {count}{:?} in {} at byte {} (first seen {}): {}",
-        cut(&t.pattern, 120),
-        cut(&t.file, 200),
-        t.offset,
-        format_rfc3339(t.first_seen),
+        "UNHEALTHY: {head} in {file} at byte {offset} (first seen {seen}): {}",
         t.line
     )
 }
@@ -167,6 +197,41 @@ fn silence_message(since: i64, for_ns: i64, limit: i64, files: usize) -> String 
     )
 }
 
+fn progress_message(p: Option<&Progress>) -> String {
+    match p {
+        Some(Progress::Lines {
+            count,
+            threshold,
+            window_ns,
+        }) => {
+            let within = window_ns
+                .map(|w| format!(" within {}", format_duration(w)))
+                .unwrap_or_default();
+            format!("HEALTHY: {count} of {threshold} matching lines{within} so far")
+        }
+        Some(Progress::Persist {
+            literal,
+            so_far,
+            for_ns,
+        }) => format!(
+            "HEALTHY: {:?} has kept coming for {} of {} so far",
+            cut(literal, 120),
+            format_duration(*so_far),
+            format_duration(*for_ns)
+        ),
+        Some(Progress::Stall {
+            so_far,
+            for_ns,
+            reports,
+        }) => format!(
+            "HEALTHY: metrics reports stalled for {} of {} so far ({reports} reports)",
+            format_duration(*so_far),
+            format_duration(*for_ns)
+        ),
+        None => String::new(),
+    }
+}
+
 fn healthy_message(cfg: &Config, f: &Facts, kind: Healthy) -> String {
     let mut m = match kind {
         Healthy::Busy => {
@@ -177,16 +242,7 @@ fn healthy_message(cfg: &Config, f: &Facts, kind: Healthy) -> String {
             let list = cut(&f.searched.join(", "), 300);
             return format!("HEALTHY: no log file found ({list}); nothing to check");
         }
-        Healthy::Scanned if f.hits > 0 => {
-            let within = cfg
-                .window_ns
-                .map(|w| format!(" within {}", format_duration(w)))
-                .unwrap_or_default();
-            format!(
-                "HEALTHY: {} of {} matching lines{within} so far",
-                f.hits, cfg.threshold
-            )
-        }
+        Healthy::Scanned if f.progress.is_some() => progress_message(f.progress.as_ref()),
         Healthy::Scanned => format!(
             "HEALTHY: no match in {} new bytes of {} log file{}",
             f.scanned_bytes,
@@ -225,7 +281,7 @@ pub fn outcome(cfg: &Config, incarnation: Option<i64>, f: Facts, v: &Verdict) ->
     out.message = match v {
         Verdict::Tripped(t) => {
             out.matched = Some(MatchReport::from(t));
-            trip_message(t, cfg.threshold, cfg.window_ns)
+            trip_message(t)
         }
         Verdict::Silent { since, for_ns } => {
             out.silent_since = Some(format_rfc3339(*since));
@@ -250,7 +306,7 @@ pub fn outcome(cfg: &Config, incarnation: Option<i64>, f: Facts, v: &Verdict) ->
 /// Used by `state show`: a state file's verdict in words.
 pub fn describe(st: &State) -> String {
     match &st.trip {
-        Some(t) => trip_message(t, t.count, None),
+        Some(t) => trip_message(t),
         None => format!(
             "HEALTHY so far: {} file{} tracked, {} recent matching line{}",
             st.files.len(),
@@ -304,8 +360,12 @@ mod tests {
             line: "l".repeat(512),
             first_seen: 0,
             count: 3,
+            evidence: Some(Evidence::Count {
+                threshold: 3,
+                window_ns: Some(300_000_000_000),
+            }),
         };
-        let m = trip_message(&t, 3, Some(300_000_000_000));
+        let m = trip_message(&t);
         assert!(m.len() < 1024, "{}", m.len());
         assert!(m.starts_with("UNHEALTHY: 3 matching lines within 5m0s; last \"ppp"));
     }

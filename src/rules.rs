@@ -73,6 +73,11 @@ impl Rule {
         }
     }
 
+    /// The same literal, tripping `when` (options not its own).
+    pub fn with(self, when: When) -> Rule {
+        Rule { when, ..self }
+    }
+
     /// The rule as a patterns-file line.
     pub fn to_line(&self) -> String {
         let literal = if self.literal.starts_with('[') {

@@ -46,9 +46,15 @@ pub struct State {
     /// The sticky verdict, once tripped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trip: Option<Trip>,
-    /// Recent matching lines, for `--threshold` within `--window` (at most threshold − 1).
+    /// Recent matching lines of threshold rules (at most threshold − 1 each).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hits: Vec<HitRecord>,
+    /// The current run of each persistence rule that has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<PersistRun>,
+    /// The current run of stalled metrics reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<StallRun>,
     /// One entry per log file seen on the last run, oldest first.
     #[serde(default)]
     pub files: Vec<FileState>,
@@ -64,6 +70,8 @@ impl State {
             incarnation_id: incarnation.id.clone(),
             trip: None,
             hits: Vec::new(),
+            runs: Vec::new(),
+            stall: None,
             files: Vec::new(),
         }
     }
@@ -93,15 +101,83 @@ pub struct FileState {
     pub cursor: Cursor,
 }
 
-/// A matching line remembered for the threshold.
+/// A matching line remembered for a rule's threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HitRecord {
-    /// When the probe first saw it, ns since the epoch.
+    /// The line's time (its own, else when the probe first saw it), ns since the epoch.
     pub time: i64,
     /// The file it was in.
     pub file: String,
     /// Offset of the line's first byte.
     pub offset: u64,
+    /// The count it adds to: a rule's index in the configuration (see
+    /// `Config::counter_of`).
+    #[serde(default)]
+    pub rule: usize,
+}
+
+/// A persistence rule's lines so far: one run with no gap over its bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistRun {
+    /// The rule (its index in the configuration).
+    pub rule: usize,
+    /// Time of the run's first line, ns since the epoch.
+    pub first: i64,
+    /// Time of its latest line.
+    pub last: i64,
+    /// Lines in the run.
+    pub lines: u32,
+}
+
+/// Metrics reports stalled one after another so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StallRun {
+    /// Time of the first stalled report, ns since the epoch.
+    pub first: i64,
+    /// Time of the latest.
+    pub last: i64,
+    /// Reports in the run.
+    pub reports: u32,
+    /// Events waiting in the latest.
+    pub active: u64,
+}
+
+/// What made a rule trip, beside the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "lowercase")]
+pub enum Evidence {
+    /// `threshold` lines within `window_ns`.
+    Count {
+        /// Lines needed.
+        threshold: u32,
+        /// The span they had to fall within, ns.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window_ns: Option<i64>,
+    },
+    /// Lines kept coming from `first` to `last`, at least `for_ns`.
+    Persist {
+        /// The first line's time.
+        first: i64,
+        /// The tripping line's time.
+        last: i64,
+        /// Lines in the run.
+        lines: u32,
+        /// How long they had to keep coming, ns.
+        for_ns: i64,
+    },
+    /// Metrics reports stayed stalled from `first` to `last`, at least `for_ns`.
+    Stall {
+        /// The first stalled report's time.
+        first: i64,
+        /// The tripping report's time.
+        last: i64,
+        /// Reports in the run.
+        reports: u32,
+        /// Events waiting in the last one.
+        active: u64,
+        /// `--max-stall`, ns.
+        for_ns: i64,
+    },
 }
 
 /// The sticky verdict: what tripped the probe.
@@ -119,6 +195,9 @@ pub struct Trip {
     pub first_seen: i64,
     /// Matching lines counted toward the threshold.
     pub count: u32,
+    /// What the rule saw (absent in states of logprobe 0.1: one line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
 }
 
 /// Why the state could not be used.

@@ -11,9 +11,12 @@
 //! - [`decide`] is the one place that says which verdict a run gives, from
 //!   what it found ([`Facts`]); its words are [`crate::report`]'s.
 
+use crate::config::{Config, Role};
 use crate::incarnation::Incarnation;
+use crate::rules::When;
 use crate::scan::{Flow, Hit};
-use crate::state::{HitRecord, State, Trip};
+use crate::stall::{self, Reading};
+use crate::state::{Evidence, HitRecord, PersistRun, StallRun, State, Trip};
 
 /// The verdict of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -46,14 +49,89 @@ pub struct Facts {
     pub files: usize,
     /// Modification time of the newest file found, ns since the epoch.
     pub newest_mtime: Option<i64>,
-    /// Matching lines so far toward the threshold, short of it.
-    pub hits: usize,
+    /// How far the rules have come toward a trip, short of it.
+    pub progress: Option<Progress>,
     /// Bytes scanned by this run.
     pub scanned_bytes: u64,
     /// Bytes left for the next run.
     pub pending_bytes: u64,
     /// The budget ran out before every file was scanned.
     pub out_of_time: bool,
+}
+
+/// How far the rules have come toward a trip, for the healthy line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// `count` of a threshold rule's `threshold` lines (the rule closest to it).
+    Lines {
+        /// Lines remembered.
+        count: u32,
+        /// Lines needed.
+        threshold: u32,
+        /// Within this span, ns.
+        window_ns: Option<i64>,
+    },
+    /// A persistence rule's lines have kept coming for `so_far` of `for_ns`.
+    Persist {
+        /// The rule's literal.
+        literal: String,
+        /// How long so far, ns.
+        so_far: i64,
+        /// How long it takes, ns.
+        for_ns: i64,
+    },
+    /// Metrics reports have stayed stalled for `so_far` of `for_ns`.
+    Stall {
+        /// How long so far, ns.
+        so_far: i64,
+        /// `--max-stall`, ns.
+        for_ns: i64,
+        /// Reports so far.
+        reports: u32,
+    },
+}
+
+/// The progress to show: the threshold rule with the most lines, else the
+/// longest persistence run, else the stalled reports.
+pub fn progress(cfg: &Config, m: &Memory) -> Option<Progress> {
+    let lines = cfg
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r.when {
+            When::Count {
+                threshold,
+                window_ns,
+            } => {
+                let count = m.hits.iter().filter(|h| h.rule == i).count() as u32;
+                (count > 0 && cfg.counter_of(i) == i).then_some((count, threshold, window_ns))
+            }
+            When::Persist { .. } => None,
+        });
+    if let Some((count, threshold, window_ns)) = lines.max_by_key(|l| l.0) {
+        return Some(Progress::Lines {
+            count,
+            threshold,
+            window_ns,
+        });
+    }
+    let longest = m.runs.iter().max_by_key(|run| run.last - run.first);
+    if let Some(run) = longest
+        && let Some(rule) = cfg.rules.get(run.rule)
+        && let When::Persist { for_ns, .. } = rule.when
+    {
+        return Some(Progress::Persist {
+            literal: rule.literal.clone(),
+            so_far: run.last - run.first,
+            for_ns,
+        });
+    }
+    let (run, for_ns) = (m.stall.as_ref()?, cfg.max_stall_ns?);
+    Some(Progress::Stall {
+        so_far: run.last - run.first,
+        for_ns,
+        reports: run.reports,
+    })
 }
 
 /// The verdict, with what it rests on.
@@ -146,79 +224,212 @@ pub fn reconcile(loaded: Option<State>, config: &str, incarnation: &Incarnation)
         st.incarnation_id = incarnation.id.clone();
         st.trip = None;
         st.hits.clear();
+        st.runs.clear();
+        st.stall = None;
     }
     (st, other_config)
 }
 
-/// Counts hits toward the threshold during one run.
-#[derive(Debug)]
-pub struct Counter<'a> {
-    threshold: u32,
-    window_ns: Option<i64>,
-    now: i64,
-    patterns: &'a [String],
-    /// Recent hits, oldest first (at most threshold − 1 once the run ends).
+/// What the rules remember between runs: taken from the state for a run,
+/// given back after it.
+#[derive(Debug, Default)]
+pub struct Memory {
+    /// Recent lines of threshold rules.
     pub hits: Vec<HitRecord>,
-    /// Set when the probe trips.
-    pub trip: Option<Trip>,
-    /// Hits seen by this run.
-    pub seen: u64,
+    /// Current runs of persistence rules.
+    pub runs: Vec<PersistRun>,
+    /// The current run of stalled reports.
+    pub stall: Option<StallRun>,
 }
 
-impl<'a> Counter<'a> {
-    /// Starts counting from the hits a state remembers.
-    pub fn new(
-        threshold: u32,
-        window_ns: Option<i64>,
-        now: i64,
-        patterns: &'a [String],
-        hits: Vec<HitRecord>,
-    ) -> Self {
-        let mut c = Counter {
-            threshold,
-            window_ns,
+impl Memory {
+    /// Takes the memory out of a state.
+    pub fn take(st: &mut State) -> Memory {
+        Memory {
+            hits: std::mem::take(&mut st.hits),
+            runs: std::mem::take(&mut st.runs),
+            stall: st.stall.take(),
+        }
+    }
+
+    /// Gives it back.
+    pub fn put(self, st: &mut State) {
+        st.hits = self.hits;
+        st.runs = self.runs;
+        st.stall = self.stall;
+    }
+}
+
+/// Judges every matching line of one run against the rules, in order.
+///
+/// A line's time is its own ([`Hit::time`]) or, without one, `now`, the
+/// time the probe first saw it. Windows, persistence and stalls are measured
+/// in those times only, so the verdict is the same however the lines are
+/// split across runs.
+#[derive(Debug)]
+pub struct Judge<'a> {
+    cfg: &'a Config,
+    now: i64,
+    /// What the rules remember.
+    pub memory: Memory,
+    /// Set when the probe trips.
+    pub trip: Option<Trip>,
+}
+
+impl<'a> Judge<'a> {
+    /// Starts judging with what the state remembers.
+    pub fn new(cfg: &'a Config, now: i64, memory: Memory) -> Judge<'a> {
+        Judge {
+            cfg,
             now,
-            patterns,
-            hits,
+            memory,
             trip: None,
-            seen: 0,
-        };
-        c.expire();
-        c
-    }
-
-    fn expire(&mut self) {
-        if let Some(w) = self.window_ns {
-            let oldest = self.now.saturating_sub(w);
-            self.hits.retain(|h| h.time >= oldest);
-        }
-        let keep = self.threshold.saturating_sub(1) as usize;
-        if self.hits.len() > keep {
-            self.hits.drain(..self.hits.len() - keep);
         }
     }
 
-    /// Records a hit in `file`; says whether to go on scanning.
+    /// Judges a matching line of `file`; says whether to go on scanning.
     pub fn on_hit(&mut self, hit: Hit, file: &str) -> Flow {
-        self.seen += 1;
-        if self.hits.len() + 1 >= self.threshold as usize {
-            self.trip = Some(Trip {
-                pattern: self.patterns.get(hit.pattern).cloned().unwrap_or_default(),
-                file: file.to_string(),
-                offset: hit.line_start,
-                line: hit.snippet,
-                first_seen: self.now,
-                count: self.hits.len() as u32 + 1,
-            });
-            self.hits.clear();
-            return Flow::Stop;
-        }
-        self.hits.push(HitRecord {
-            time: self.now,
+        let t = hit.time.unwrap_or(self.now);
+        let evidence = match self.cfg.role(hit.pattern) {
+            Role::Rule(i) => match self.cfg.rules[i].when {
+                When::Count {
+                    threshold,
+                    window_ns,
+                } => self.count(i, threshold, window_ns, t, &hit, file),
+                When::Persist { for_ns, gap_ns } => self.persist(i, for_ns, gap_ns, t),
+            },
+            Role::Report => self.report(t, &hit),
+            Role::OutputError => {
+                // An output that fails loudly is down, not silently stalled.
+                self.memory.stall = None;
+                None
+            }
+        };
+        let Some((count, evidence)) = evidence else {
+            return Flow::Continue;
+        };
+        let literals = self.cfg.literals();
+        self.trip = Some(Trip {
+            pattern: literals.get(hit.pattern).cloned().unwrap_or_default(),
             file: file.to_string(),
             offset: hit.line_start,
+            line: hit.snippet,
+            first_seen: self.now,
+            count,
+            evidence: Some(evidence),
         });
-        Flow::Continue
+        Flow::Stop
+    }
+
+    /// A line of a threshold rule: trips at the `threshold`-th within `window`
+    /// (of the lines that share its count, see [`Config::counter_of`]).
+    fn count(
+        &mut self,
+        rule: usize,
+        threshold: u32,
+        window_ns: Option<i64>,
+        t: i64,
+        hit: &Hit,
+        file: &str,
+    ) -> Option<(u32, Evidence)> {
+        let rule = self.cfg.counter_of(rule);
+        let hits = &mut self.memory.hits;
+        if let Some(w) = window_ns {
+            hits.retain(|h| h.rule != rule || h.time >= t.saturating_sub(w));
+        }
+        let before = hits.iter().filter(|h| h.rule == rule).count() as u32;
+        if before + 1 >= threshold {
+            hits.retain(|h| h.rule != rule);
+            let evidence = Evidence::Count {
+                threshold,
+                window_ns,
+            };
+            return Some((before + 1, evidence));
+        }
+        hits.push(HitRecord {
+            time: t,
+            file: file.to_string(),
+            offset: hit.line_start,
+            rule,
+        });
+        None
+    }
+
+    /// A line of a persistence rule: trips once its run lasts `for_ns`.
+    fn persist(
+        &mut self,
+        rule: usize,
+        for_ns: i64,
+        gap_ns: i64,
+        t: i64,
+    ) -> Option<(u32, Evidence)> {
+        let runs = &mut self.memory.runs;
+        let i = match runs.iter().position(|r| r.rule == rule) {
+            Some(i) => i,
+            None => {
+                runs.push(PersistRun {
+                    rule,
+                    first: t,
+                    last: t,
+                    lines: 0,
+                });
+                runs.len() - 1
+            }
+        };
+        let run = &mut runs[i];
+        if t - run.last > gap_ns {
+            // A hole longer than the bound: a new burst begins here.
+            *run = PersistRun {
+                rule,
+                first: t,
+                last: t,
+                lines: 0,
+            };
+        }
+        run.last = run.last.max(t);
+        run.lines += 1;
+        if run.last - run.first < for_ns {
+            return None;
+        }
+        let run = runs.remove(i);
+        let evidence = Evidence::Persist {
+            first: run.first,
+            last: run.last,
+            lines: run.lines,
+            for_ns,
+        };
+        Some((run.lines, evidence))
+    }
+
+    /// A metrics report: trips once the reports stay stalled for `--max-stall`.
+    fn report(&mut self, t: i64, hit: &Hit) -> Option<(u32, Evidence)> {
+        let for_ns = self.cfg.max_stall_ns?;
+        let reading = hit.text.as_deref().map_or(Reading::Unreadable, stall::read);
+        let Reading::Stalled(active) = reading else {
+            self.memory.stall = None;
+            return None;
+        };
+        let run = self.memory.stall.get_or_insert(StallRun {
+            first: t,
+            last: t,
+            reports: 0,
+            active,
+        });
+        run.last = run.last.max(t);
+        run.reports += 1;
+        run.active = active;
+        if run.last - run.first < for_ns {
+            return None;
+        }
+        let run = self.memory.stall.take()?;
+        let evidence = Evidence::Stall {
+            first: run.first,
+            last: run.last,
+            reports: run.reports,
+            active: run.active,
+            for_ns,
+        };
+        Some((run.reports, evidence))
     }
 }
 
@@ -226,28 +437,129 @@ impl<'a> Counter<'a> {
 mod tests {
     use super::*;
 
-    fn hit(at: u64) -> Hit {
+    const S: i64 = 1_000_000_000;
+    const MIN: i64 = 60 * S;
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["logprobe", "--preset", "none", "-l", "/x"];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::parse(argv.iter().map(Into::into).collect()).unwrap();
+        Config::from_args(&cli.check).unwrap()
+    }
+
+    /// A hit of literal `pattern` at `time` (seconds), at offset `at`.
+    fn hit(pattern: usize, time: Option<i64>, at: u64) -> Hit {
         Hit {
             line_start: at,
-            pattern: 0,
+            pattern,
             snippet: String::new(),
+            time: time.map(|t| t * S),
+            text: None,
         }
     }
 
+    /// Feeds hits of pattern 0 at these times (seconds) to a fresh judge,
+    /// one run per slice; returns the run and the offset that tripped.
+    fn trips_at(cfg: &Config, runs: &[&[i64]]) -> Option<(usize, u64)> {
+        let mut memory = Memory::default();
+        let mut at = 0;
+        for (n, times) in runs.iter().enumerate() {
+            let mut j = Judge::new(cfg, 0, memory);
+            for &t in *times {
+                at += 1;
+                if j.on_hit(hit(0, Some(t), at), "f") == Flow::Stop {
+                    return Some((n, j.trip.unwrap().offset));
+                }
+            }
+            memory = j.memory;
+        }
+        None
+    }
+
     #[test]
-    fn threshold_within_window() {
-        let pats = vec!["p".to_string()];
-        let mut c = Counter::new(3, Some(100), 1000, &pats, Vec::new());
-        assert_eq!(c.on_hit(hit(0), "f"), Flow::Continue);
-        assert_eq!(c.on_hit(hit(1), "f"), Flow::Continue);
-        let kept = c.hits.clone();
-        // Two hits at t=1000; at t=1200 they have expired.
-        let mut later = Counter::new(3, Some(100), 1200, &pats, kept.clone());
-        assert_eq!(later.on_hit(hit(2), "f"), Flow::Continue);
-        // At t=1050 they still count.
-        let mut soon = Counter::new(3, Some(100), 1050, &pats, kept);
-        assert_eq!(soon.on_hit(hit(2), "f"), Flow::Stop);
-        assert_eq!(soon.trip.unwrap().count, 3);
+    fn threshold_within_window_by_the_lines_times() {
+        let cfg = config(&["-p", "p", "-t", "3", "-w", "100s"]);
+        assert_eq!(trips_at(&cfg, &[&[1000, 1001, 1099]]), Some((0, 3)));
+        assert_eq!(trips_at(&cfg, &[&[1000, 1001], &[1200]]), None);
+        assert_eq!(trips_at(&cfg, &[&[1000], &[1050], &[1090]]), Some((2, 3)));
+        // The two oldest fall out of the window; the fourth and fifth complete it.
+        assert_eq!(trips_at(&cfg, &[&[0, 10, 200, 250, 290]]), Some((0, 5)));
+        // A line without a time of its own takes the time the probe saw it.
+        let mut j = Judge::new(&cfg, 7 * S, Memory::default());
+        j.on_hit(hit(0, None, 1), "f");
+        assert_eq!(j.memory.hits[0].time, 7 * S);
+    }
+
+    #[test]
+    fn persistence_trips_on_a_loop_that_goes_on_and_not_on_bursts() {
+        let mut cfg = config(&["-p", "p"]);
+        cfg.rules[0].when = When::Persist {
+            for_ns: 10 * MIN,
+            gap_ns: 2 * MIN,
+        };
+        // Every 10 s for 10 minutes, across runs of one minute each.
+        let times: Vec<i64> = (0..=60).map(|i| i * 10).collect();
+        let runs: Vec<&[i64]> = times.chunks(6).collect();
+        assert_eq!(trips_at(&cfg, &runs), Some((10, 61)));
+        // A 6-minute hole: two bursts of 5 minutes, no trip.
+        let bursts: Vec<i64> = (0..=30)
+            .map(|i| i * 10)
+            .chain((0..=30).map(|i| 660 + i * 10))
+            .collect();
+        assert_eq!(trips_at(&cfg, &[&bursts]), None);
+        // A hole of exactly the bound does not break the run.
+        assert_eq!(
+            trips_at(&cfg, &[&[0, 120, 240, 360, 480, 600]]),
+            Some((0, 6))
+        );
+        // One more second does.
+        assert_eq!(trips_at(&cfg, &[&[0, 120, 240, 361, 480, 600]]), None);
+    }
+
+    #[test]
+    fn a_stall_needs_stalled_reports_for_the_whole_span_without_output_errors() {
+        let cfg = config(&["-p", "p", "--max-stall", "10m"]);
+        let report = cfg.rules.len();
+        let stalled =
+            br#"{"monitoring":{"metrics":{"libbeat":{"pipeline":{"events":{"active":5}}}}}}"#;
+        let acked = br#"{"monitoring":{"metrics":{"libbeat":{"output":{"events":{"acked":5}},"pipeline":{"events":{"active":5}}}}}}"#;
+        let feed = |lines: &[(i64, &[u8])]| {
+            let mut j = Judge::new(&cfg, 0, Memory::default());
+            for (i, (t, text)) in lines.iter().enumerate() {
+                let mut h = hit(report, Some(*t), i as u64);
+                h.text = Some(text.to_vec());
+                if text.is_empty() {
+                    h.pattern = report + 1; // an output error line
+                }
+                if j.on_hit(h, "f") == Flow::Stop {
+                    return Some(j.trip.unwrap());
+                }
+            }
+            None
+        };
+        let every_30s = |text: &'static [u8], n: i64| (0..n).map(move |i| (i * 30, text));
+        let trip = feed(&every_30s(stalled, 21).collect::<Vec<_>>()).unwrap();
+        assert_eq!(trip.count, 21);
+        assert!(matches!(
+            trip.evidence,
+            Some(Evidence::Stall {
+                reports: 21,
+                active: 5,
+                ..
+            })
+        ));
+        assert!(feed(&every_30s(stalled, 20).collect::<Vec<_>>()).is_none());
+        // A healthy report in the middle starts the span again.
+        let mut mixed: Vec<_> = every_30s(stalled, 21).collect();
+        mixed[10].1 = acked;
+        assert!(feed(&mixed).is_none());
+        // So does an output error line.
+        let mut loud: Vec<_> = every_30s(stalled, 21).collect();
+        loud.insert(10, (295, b""));
+        assert!(feed(&loud).is_none());
+        // Without --max-stall, reports are not even looked for.
+        let off = config(&["-p", "p"]);
+        assert_eq!(off.literals().len(), 1);
     }
 
     #[test]
@@ -260,6 +572,7 @@ mod tests {
             line: String::new(),
             first_seen: 0,
             count: 1,
+            evidence: None,
         });
         s.files.push(crate::state::FileState {
             path: "f".into(),
@@ -288,6 +601,7 @@ mod tests {
             line: String::new(),
             first_seen: 0,
             count: 1,
+            evidence: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::util::{BIN, Env, benign_7x, since_ago, stuck_7x};
+use crate::util::{BIN, Env, STUCK, benign_7x, since_ago, stuck_7x};
 
 #[test]
 fn files_from_an_earlier_incarnation_never_trip() {
@@ -45,7 +45,10 @@ fn sticky_with_the_default_incarnation_over_many_runs() {
     for i in 0..60 {
         // No --since: the default incarnation.
         let mut cmd = Command::new(BIN);
-        cmd.args(e.preset_log_args()).arg("-s").arg(e.state());
+        cmd.args(["--preset", "none", "-p", STUCK])
+            .args(e.preset_log_args())
+            .arg("-s")
+            .arg(e.state());
         let r = e.exec(cmd);
         assert_eq!(r.code(), 1, "run {i}\n{r}");
     }

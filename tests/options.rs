@@ -86,6 +86,30 @@ fn threshold_within_a_window() {
 
 #[test]
 fn threshold_hits_expire_outside_the_window() {
+    // By the lines' own times: two at 10:02:11, the third two seconds later.
+    let e = Env::new();
+    e.logs.append("filebeat", stuck_7x());
+    e.logs.append("filebeat", stuck_7x());
+    e.check(&["-t", "3", "-w", "1s"]).expect(0);
+    let later = stuck_7x().replace("10:02:11.386Z", "10:02:13.386Z");
+    e.logs.append("filebeat", later);
+    e.check(&["-t", "3", "-w", "1s"])
+        .expect(0)
+        .stdout_has("1 of 3");
+    // Lines without a time of their own take the time the probe saw them.
+    let e = Env::new();
+    let untimed = format!("WARN\t{STUCK}\tretrying\n");
+    e.logs.append("filebeat", untimed.repeat(2));
+    e.check(&["-t", "3", "-w", "1s"]).expect(0);
+    std::thread::sleep(Duration::from_millis(1100));
+    e.logs.append("filebeat", untimed);
+    e.check(&["-t", "3", "-w", "1s"])
+        .expect(0)
+        .stdout_has("1 of 3");
+}
+
+#[test]
+fn lines_with_one_time_fall_in_one_window_however_late_they_are_read() {
     let e = Env::new();
     e.logs.append("filebeat", stuck_7x());
     e.logs.append("filebeat", stuck_7x());
@@ -93,8 +117,8 @@ fn threshold_hits_expire_outside_the_window() {
     std::thread::sleep(Duration::from_millis(1100));
     e.logs.append("filebeat", stuck_7x());
     e.check(&["-t", "3", "-w", "1s"])
-        .expect(0)
-        .stdout_has("1 of 3");
+        .expect(1)
+        .stdout_has("UNHEALTHY: 3 matching lines within 1s; last ");
 }
 
 #[test]

@@ -11,11 +11,12 @@ use logprobe::preset::FILEBEAT_LOG_DIR;
 use logprobe::scan::{Cursor, Ended, Flow, Framing, Limits, Matcher, Scanner};
 use proptest::prelude::*;
 
-use crate::util::{Env, cri, proptest_config, since_ago, skip_on_this_host, stuck_7x_line};
+use crate::util::{Env, cri, one_shot_7x, proptest_config, since_ago, skip_on_this_host};
 
-/// The stuck line as Filebeat writes it to stderr (a CRI record's text).
+/// A line that trips the filebeat preset at once, as Filebeat writes it to
+/// stderr (a CRI record's text): a one-shot start-up failure.
 fn stuck_line() -> String {
-    stuck_7x_line("")
+    one_shot_7x()
 }
 
 #[test]
@@ -68,7 +69,7 @@ fn partial_records_are_joined_across_runs() {
     e.pods.append("0.log", cri("stderr", "F", "hello"));
     let at = e.pods.size("0.log");
     let line = stuck_line();
-    let (a, b) = line.split_at(line.find("all related").unwrap());
+    let (a, b) = line.split_at(line.find("kubernetes env").unwrap());
     e.pods.append("0.log", cri("stderr", "P", a));
     e.pods
         .append("0.log", cri("stdout", "F", "an unrelated stdout line"));

@@ -21,8 +21,8 @@ use serde_json::Value;
 /// The executable under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_logprobe");
 
-/// The filebeat preset's stuck message.
-pub const STUCK: &str = FILEBEAT.patterns[0];
+/// The filebeat preset's stuck message (its first rule's literal).
+pub const STUCK: &str = FILEBEAT.rules[0].literal;
 
 /// The pod's UID in the fake node's mountinfo and pod-log directory name.
 pub const POD_UID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
@@ -105,6 +105,12 @@ pub fn stuck_7x_line(tail: &str) -> String {
     format!(
         "2026-11-26T10:02:11.386Z\tERROR\t[autodiscover]\tcfgfile/list.go:95\tError creating runner from config: {STUCK}{tail}"
     )
+}
+
+/// A one-shot start-up failure that the filebeat preset trips on at once
+/// (`add_kubernetes_metadata: could not detect kubernetes env`), 7.x text.
+pub fn one_shot_7x() -> String {
+    "2026-11-26T10:02:11.386Z\tERROR\t[kubernetes]\tadd_kubernetes_metadata/kubernetes.go:71\tadd_kubernetes_metadata: could not detect kubernetes env: unable to build kube config due to error: invalid configuration: no configuration has been provided".to_string()
 }
 
 /// Filebeat 7.x's autodiscover error, as logged.
@@ -530,11 +536,14 @@ impl Env {
         self.exec(self.command(args))
     }
 
-    /// The default check of these tests: the filebeat preset's patterns on
-    /// its globs moved into `logs/`, then `extra`.
+    /// The default check of these tests: the classic rule, [`STUCK`] that
+    /// trips on one line (`--preset none -p STUCK`, so `-t`/`-w` apply to it),
+    /// on the filebeat preset's globs moved into `logs/`, then `extra`. The
+    /// preset's own rules are tested in `tests/preset.rs`.
     pub fn check(&self, extra: &[&str]) -> Run {
         let logs = self.preset_log_args();
-        let mut args: Vec<&str> = logs.iter().map(String::as_str).collect();
+        let mut args: Vec<&str> = vec!["--preset", "none", "-p", STUCK];
+        args.extend(logs.iter().map(String::as_str));
         args.extend_from_slice(extra);
         self.run(&args)
     }

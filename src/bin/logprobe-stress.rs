@@ -26,7 +26,7 @@ use logprobe::preset::FILEBEAT;
 use logprobe::timefmt::{format_duration, format_rfc3339, parse_duration};
 
 /// The stuck message the emulated Filebeat plants: the filebeat preset's.
-const STUCK: &str = FILEBEAT.patterns[0];
+const STUCK: &str = FILEBEAT.rules[0].literal;
 
 /// Stress test for logprobe: emulated Filebeat pods probed as kubelet would.
 #[derive(Debug, Parser)]

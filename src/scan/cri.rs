@@ -21,7 +21,7 @@
 
 use super::cursor::{Cursor, LongLine};
 use super::lines::scan_chunk;
-use super::matcher::{Flow, Hit, Matcher, offer};
+use super::matcher::{Flow, Hit, Line, Matcher, offer};
 
 /// One CRI record without its newline: (stream, partial, text). Anything that
 /// is not a CRI record counts as a full line of its own.
@@ -42,6 +42,8 @@ pub fn parse_record(rec: &[u8]) -> (&[u8], bool, &[u8]) {
 struct Pending<'b> {
     stream: &'b [u8],
     start: u64,
+    /// The prefix of the record it begins in (for its time).
+    record: Vec<u8>,
     text: Vec<u8>,
     settled: bool,
     long: bool,
@@ -87,14 +89,18 @@ fn look_ahead(buf: &[u8], from: usize, stream: &[u8], last: usize, max_line: usi
 
 /// Offers what is joined of a stream's line (a piece of it, when long).
 fn offer_joined(m: &Matcher, pd: &mut Pending, on_hit: &mut dyn FnMut(Hit) -> Flow) -> Flow {
-    offer(
-        m,
-        &pd.text,
-        pd.start,
-        pd.long,
-        Some(&mut pd.settled),
-        on_hit,
-    )
+    let line = Line {
+        text: &pd.text,
+        start: pd.start,
+        cut_before: pd.long,
+        record: Some(&pd.record),
+    };
+    offer(m, line, Some(&mut pd.settled), on_hit)
+}
+
+/// The part of a record before its text: `<time> <stream> <P|F> `.
+fn prefix<'r>(rec: &'r [u8], text: &[u8]) -> &'r [u8] {
+    &rec[..rec.len() - text.len()]
 }
 
 /// [`scan_chunk`] for CRI records: same contract, with lines
@@ -183,10 +189,11 @@ impl<'b> Pass<'b, '_> {
         let Some(i) = buf[p..].iter().position(|&b| b == b'\n') else {
             return Some(Flow::Continue);
         };
-        let (stream, _, _) = parse_record(&buf[p..p + i]);
+        let (stream, _, text) = parse_record(&buf[p..p + i]);
         self.pending = Some(Pending {
             stream,
             start: ll.start,
+            record: prefix(&buf[p..p + i], text).to_vec(),
             text: Vec::new(),
             settled: ll.settled,
             long: true,
@@ -224,8 +231,14 @@ impl<'b> Pass<'b, '_> {
         if self.pending.is_none() {
             cursor.offset = self.at(rec_end);
         }
-        let start = self.at(rec_start);
-        (offer(self.m, text, start, false, None, self.on_hit) == Flow::Stop).then_some(Flow::Stop)
+        let rec = &buf[rec_start..rec_end - 1];
+        let line = Line {
+            text,
+            start: self.at(rec_start),
+            cut_before: false,
+            record: (!stream.is_empty()).then_some(rec),
+        };
+        (offer(self.m, line, None, self.on_hit) == Flow::Stop).then_some(Flow::Stop)
     }
 
     /// Adds a record's text to the line being joined; offers the line when
@@ -273,9 +286,11 @@ impl<'b> Pass<'b, '_> {
             // Too long to wait for: scanned in pieces up to its last record here.
             self.stop_after = Some(last);
         }
+        let rec = &self.buf[rec_start..rec_end - 1];
         self.pending = Some(Pending {
             stream,
             start: self.at(rec_start),
+            record: prefix(rec, text).to_vec(),
             text: text.to_vec(),
             settled: false,
             long: false,

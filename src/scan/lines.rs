@@ -4,7 +4,7 @@
 //! [`super`] feeds it; so do the tests and the fuzz targets, through that loop.
 
 use super::cursor::{Cursor, LongLine};
-use super::matcher::{Flow, Hit, Matcher, offer};
+use super::matcher::{Flow, Hit, Line, Matcher, offer};
 
 /// Scans `buf`, the file's bytes from `buf_start`, advancing `cursor`.
 ///
@@ -53,7 +53,13 @@ pub fn scan_chunk(
         };
         s = le + 1;
         let line_start = buf_start + (p + ls) as u64;
-        if offer(m, &region[ls..le], line_start, false, None, on_hit) == Flow::Stop {
+        if offer(
+            m,
+            Line::plain(&region[ls..le], line_start, false),
+            None,
+            on_hit,
+        ) == Flow::Stop
+        {
             cursor.offset = buf_start + (p + s) as u64;
             return Flow::Stop;
         }
@@ -71,7 +77,12 @@ pub fn scan_chunk(
         split_record: false,
     };
     cursor.offset = buf_start + buf.len() as u64;
-    let flow = offer(m, tail, ll.start, false, Some(&mut ll.settled), on_hit);
+    let flow = offer(
+        m,
+        Line::plain(tail, ll.start, false),
+        Some(&mut ll.settled),
+        on_hit,
+    );
     cursor.long_line = Some(ll);
     flow
 }
@@ -99,14 +110,8 @@ fn long_line_piece(
         None => return Err(Flow::Continue), // too short a piece: wait
     };
     let cut_before = from > 0 || ll.start < buf_start;
-    let flow = offer(
-        m,
-        &buf[from..end],
-        ll.start,
-        cut_before,
-        Some(&mut ll.settled),
-        on_hit,
-    );
+    let piece = Line::plain(&buf[from..end], ll.start, cut_before);
+    let flow = offer(m, piece, Some(&mut ll.settled), on_hit);
     if !done {
         cursor.offset = buf_start + end as u64;
         cursor.long_line = Some(ll);

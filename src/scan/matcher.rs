@@ -6,6 +6,8 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Match, MatchKind};
 
+use crate::linetime;
+
 /// Bytes of a line shown in a report, after escaping.
 pub const SNIPPET_BYTES: usize = 512;
 
@@ -16,6 +18,8 @@ pub struct Matcher {
     excepts: Option<AhoCorasick>,
     /// Bytes of overlap between pieces of a long line: longest literal − 1.
     overlap: usize,
+    /// The pattern whose lines are handed on whole ([`Hit::text`]).
+    keep_text: Option<usize>,
 }
 
 impl Matcher {
@@ -56,7 +60,15 @@ impl Matcher {
                 Some(build(excepts)?)
             },
             overlap,
+            keep_text: None,
         })
+    }
+
+    /// Hands on the whole text of the lines that `pattern` matches (for
+    /// lines that carry data, like Filebeat's metrics reports).
+    pub fn keeping_text_of(mut self, pattern: usize) -> Matcher {
+        self.keep_text = Some(pattern);
+        self
     }
 
     /// Bytes of a long line re-read before the next piece.
@@ -93,23 +105,59 @@ pub struct Hit {
     pub pattern: usize,
     /// The line, control characters escaped, cut to [`SNIPPET_BYTES`].
     pub snippet: String,
+    /// The line's own time, ns since the epoch, where it has one (see
+    /// [`crate::linetime`]): its CRI record's, else the text's.
+    pub time: Option<i64>,
+    /// The text offered (the line, or a piece of a long one), for the
+    /// pattern given to [`Matcher::keeping_text_of`].
+    pub text: Option<Vec<u8>>,
+}
+
+/// A line, or one piece of a long line, as offered to the verdict.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Line<'t> {
+    /// Its text.
+    pub text: &'t [u8],
+    /// Offset of the line's first byte in its file.
+    pub start: u64,
+    /// The text begins inside the line (a later piece of a long line).
+    pub cut_before: bool,
+    /// In a CRI file: the record the line begins in (its time comes first).
+    pub record: Option<&'t [u8]>,
+}
+
+impl<'t> Line<'t> {
+    /// A whole line of a plain file, or a later piece of one (`cut_before`).
+    pub fn plain(text: &'t [u8], start: u64, cut_before: bool) -> Line<'t> {
+        Line {
+            text,
+            start,
+            cut_before,
+            record: None,
+        }
+    }
+
+    /// The line's own time: its record's, else the text's when it begins the line.
+    fn time(&self) -> Option<i64> {
+        self.record
+            .and_then(linetime::of_cri_prefix)
+            .or_else(|| (!self.cut_before).then(|| linetime::of_text(self.text))?)
+    }
 }
 
 /// Offers a line, or one piece of a long line, to the verdict: when it counts,
 /// `on_hit` gets its [`Hit`] and says whether to go on.
 ///
-/// `text` begins at the line's first byte, or, for a later piece of a long
-/// line, somewhere inside it (`cut_before`). For a piece, `settled` is the
-/// line's flag: a line that has counted, or met an exception, is settled, and
-/// its later pieces are offered in vain. A whole line passes `None`.
+/// For a piece, `settled` is the line's flag: a line that has counted, or met
+/// an exception, is settled, and its later pieces are offered in vain. A
+/// whole line passes `None`.
 pub(crate) fn offer(
     m: &Matcher,
-    text: &[u8],
-    line_start: u64,
-    cut_before: bool,
+    line: Line,
     settled: Option<&mut bool>,
     on_hit: &mut dyn FnMut(Hit) -> Flow,
 ) -> Flow {
+    let text = line.text;
     let found = match settled {
         Some(s) if *s => return Flow::Continue,
         Some(s) => {
@@ -129,10 +177,13 @@ pub(crate) fn offer(
             _ => return Flow::Continue,
         },
     };
+    let pattern = found.pattern().as_usize();
     on_hit(Hit {
-        line_start,
-        pattern: found.pattern().as_usize(),
-        snippet: snippet_for(text, found.start(), found.end(), cut_before),
+        line_start: line.start,
+        pattern,
+        snippet: snippet_for(text, found.start(), found.end(), line.cut_before),
+        time: line.time(),
+        text: (m.keep_text == Some(pattern)).then(|| text.to_vec()),
     })
 }
 
