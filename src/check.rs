@@ -394,8 +394,12 @@ impl<'a> Run<'a> {
     /// SIGBUS (a file truncated while mapped) gives the report prepared here.
     fn first_matcher(&self) -> io::Result<Matcher> {
         let cfg = self.cfg;
-        let m =
-            Matcher::new(&cfg.patterns, &cfg.excepts, cfg.ignore_case).map_err(io::Error::other)?;
+        let mut m = Matcher::new(&cfg.literals(), &cfg.excepts, cfg.ignore_case)
+            .map_err(io::Error::other)?;
+        if cfg.max_stall_ns.is_some() {
+            // The metrics report's numbers are read from its whole line.
+            m = m.keeping_text_of(cfg.rules.len());
+        }
         let why = report::TRUNCATED_WHILE_MAPPED.to_string();
         let facts = Facts {
             files: self.sizes.len(),

@@ -100,6 +100,15 @@ pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
 // ---------------------------------------------------------------------------
 // Lines Filebeat writes
 
+/// RFC 3339 with milliseconds, as Filebeat writes its lines' times, for
+/// `secs` seconds after 2026-11-26T10:00:00Z.
+pub fn log_time(secs: i64) -> String {
+    let t = 1_795_687_200 + secs; // 2026-11-26T10:00:00Z
+    let (h, m, s) = (t / 3600 % 24, t / 60 % 60, t % 60);
+    let day = 26 + (t - 1_795_651_200) / 86_400;
+    format!("2026-11-{day:02}T{h:02}:{m:02}:{s:02}.000Z")
+}
+
 /// Filebeat 7.x's autodiscover error, without its newline; `tail` follows the message.
 pub fn stuck_7x_line(tail: &str) -> String {
     format!(
@@ -158,6 +167,12 @@ pub fn benign_8x(i: usize) -> String {
 /// A CRI record as the kubelet writes it: `<time> <stream> <P|F> <text>`.
 pub fn cri(stream: &str, tag: &str, text: &str) -> String {
     format!("2026-11-26T10:00:00.123456789Z {stream} {tag} {text}\n")
+}
+
+/// A CRI record written `secs` after 2026-11-26T10:00:00Z (see [`log_time`]).
+pub fn cri_at(secs: i64, stream: &str, tag: &str, text: &str) -> String {
+    let t = log_time(secs).replace(".000Z", ".000000000Z");
+    format!("{t} {stream} {tag} {text}\n")
 }
 
 // ---------------------------------------------------------------------------
@@ -544,6 +559,15 @@ impl Env {
         let logs = self.preset_log_args();
         let mut args: Vec<&str> = vec!["--preset", "none", "-p", STUCK];
         args.extend(logs.iter().map(String::as_str));
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// The filebeat preset itself (its rules, the stall detector) on its
+    /// globs moved into `logs/`, then `extra`.
+    pub fn preset_check(&self, extra: &[&str]) -> Run {
+        let logs = self.preset_log_args();
+        let mut args: Vec<&str> = logs.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
         self.run(&args)
     }
