@@ -29,6 +29,7 @@
 //! - [`silence`]: unhealthy while no watched log grows (`--max-silence`).
 //! - [`install`]: `logprobe install DIR`.
 //! - [`samples`]: the preset against real lines users posted (`../shared/samples`).
+//! - [`examples`]: the README's examples on `examples/logs/`.
 //! - [`faults`]: SIGKILL at random moments, SIGBUS, state directory trouble,
 //!   many runs at once, 100 000 files, 10 000 patterns.
 //! - [`model`]: property tests of Filebeat writing and rotating against a
@@ -43,6 +44,7 @@ mod budget;
 mod complete_lines;
 mod detection;
 mod discovery;
+mod examples;
 mod faults;
 mod fuzz_corpus;
 mod fuzz_properties;
