@@ -397,8 +397,11 @@ impl<'a> Run<'a> {
         let mut m = Matcher::new(&cfg.literals(), &cfg.excepts, cfg.ignore_case)
             .map_err(io::Error::other)?;
         if cfg.max_stall_ns.is_some() {
-            // The metrics report's numbers are read from its whole line.
-            m = m.keeping_text_of(cfg.rules.len());
+            // The metrics report's numbers are read from its whole line; an
+            // output error line only ends a stall.
+            m = m
+                .keeping_text_of(cfg.rules.len())
+                .bare_from(cfg.rules.len() + 1);
         }
         let why = report::TRUNCATED_WHILE_MAPPED.to_string();
         let facts = Facts {

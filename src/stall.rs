@@ -12,6 +12,7 @@
 //! nor dropped anything, nothing was retried, and no output read or write
 //! failed. A report that cannot be read, or lacks the gauge, is never stalled.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The text every report carries, up to its period.
@@ -27,19 +28,6 @@ pub const OUTPUT_ERRORS: &[&str] = &[
     "failed to publish events",
 ];
 
-/// The gauge of events waiting in the pipeline.
-const ACTIVE: &str = "libbeat.pipeline.events.active";
-
-/// Counters any of which, when not zero, show that the output is moving or failing.
-const MOVING: &[&str] = &[
-    "libbeat.output.events.acked",
-    "libbeat.output.events.failed",
-    "libbeat.output.events.dropped",
-    "libbeat.pipeline.events.retry",
-    "libbeat.output.read.errors",
-    "libbeat.output.write.errors",
-];
-
 /// What one report says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
@@ -53,41 +41,157 @@ pub enum Reading {
 
 /// Reads a report line (its text, without a CRI prefix).
 pub fn read(text: &[u8]) -> Reading {
-    let Some(metrics) = metrics(text) else {
+    let Some(m) = metrics(text) else {
         return Reading::Unreadable;
     };
-    let Some(active) = number(&metrics, ACTIVE) else {
+    let (nested, flat) = (m.libbeat.unwrap_or_default(), m.flat);
+    let output = nested.output.unwrap_or_default();
+    let pipeline = nested
+        .pipeline
+        .unwrap_or_default()
+        .events
+        .unwrap_or_default();
+    let events = output.events.unwrap_or_default();
+    let active = pipeline.active.as_ref().or(flat.active.as_ref());
+    let Some(active) = active.and_then(Value::as_f64) else {
         return Reading::Unreadable;
     };
     if active <= 0.0 {
         return Reading::Moving;
     }
-    if MOVING
-        .iter()
-        .any(|c| number(&metrics, c).is_some_and(|n| n != 0.0))
-    {
+    let error = |e: Option<Errors>| e.unwrap_or_default().errors;
+    let moving = [
+        events.acked.or(flat.acked),
+        events.failed.or(flat.failed),
+        events.dropped.or(flat.dropped),
+        pipeline.retry.or(flat.retry),
+        error(output.read).or(flat.read_errors),
+        error(output.write).or(flat.write_errors),
+    ];
+    let nonzero = |v: &Option<Value>| v.as_ref().and_then(Value::as_f64).is_some_and(|n| n != 0.0);
+    if moving.iter().any(nonzero) {
         return Reading::Moving;
     }
     Reading::Stalled(active as u64)
 }
 
 /// The `monitoring.metrics` object: of the whole line (8.x ndjson), or of the
-/// JSON that follows the message (7.x text).
-fn metrics(text: &[u8]) -> Option<Value> {
+/// JSON that follows the message (7.x text). Only the values read here are
+/// kept; the rest is skipped without being built.
+fn metrics(text: &[u8]) -> Option<Metrics> {
     let at = text.iter().position(|&b| b == b'{')?;
-    let mut values = serde_json::Deserializer::from_slice(&text[at..]).into_iter::<Value>();
-    let mut v = values.next()?.ok()?;
-    let m = v.get_mut("monitoring")?.get_mut("metrics")?.take();
-    m.is_object().then_some(m)
+    let mut docs = serde_json::Deserializer::from_slice(&text[at..]).into_iter::<Doc>();
+    docs.next()?.ok()?.monitoring?.metrics
 }
 
-/// A metric by its dotted name, nested (`{"libbeat":{"pipeline":…}}`) or flat.
-fn number(metrics: &Value, dotted: &str) -> Option<f64> {
-    let nested = dotted
-        .split('.')
-        .try_fold(metrics, |v, key| v.get(key))
-        .or_else(|| metrics.get(dotted))?;
-    nested.as_f64()
+// The report's shape, as far as it is read. Leaves are kept as JSON values, so
+// a counter that is not a number counts as absent, as before any cleverness.
+
+#[derive(Deserialize)]
+struct Doc {
+    monitoring: Option<Monitoring>,
+}
+
+#[derive(Deserialize)]
+struct Monitoring {
+    metrics: Option<Metrics>,
+}
+
+#[derive(Default)]
+struct Metrics {
+    libbeat: Option<Libbeat>,
+    flat: Flat,
+}
+
+/// The same values under flat dotted names.
+#[derive(Default)]
+struct Flat {
+    active: Option<Value>,
+    acked: Option<Value>,
+    failed: Option<Value>,
+    dropped: Option<Value>,
+    retry: Option<Value>,
+    read_errors: Option<Value>,
+    write_errors: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Metrics {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Metrics, D::Error> {
+        d.deserialize_map(MetricsVisitor)
+    }
+}
+
+/// Reads `libbeat` nested and the flat names; skips every other key unbuilt.
+struct MetricsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MetricsVisitor {
+    type Value = Metrics;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the metrics object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Metrics, A::Error> {
+        let mut m = Metrics::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let f = &mut m.flat;
+            let slot = match key.as_ref() {
+                "libbeat" => {
+                    m.libbeat = Some(map.next_value()?);
+                    continue;
+                }
+                "libbeat.pipeline.events.active" => &mut f.active,
+                "libbeat.output.events.acked" => &mut f.acked,
+                "libbeat.output.events.failed" => &mut f.failed,
+                "libbeat.output.events.dropped" => &mut f.dropped,
+                "libbeat.pipeline.events.retry" => &mut f.retry,
+                "libbeat.output.read.errors" => &mut f.read_errors,
+                "libbeat.output.write.errors" => &mut f.write_errors,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(m)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Libbeat {
+    output: Option<Output>,
+    pipeline: Option<Pipeline>,
+}
+
+#[derive(Deserialize, Default)]
+struct Output {
+    events: Option<OutputEvents>,
+    read: Option<Errors>,
+    write: Option<Errors>,
+}
+
+#[derive(Deserialize, Default)]
+struct OutputEvents {
+    acked: Option<Value>,
+    failed: Option<Value>,
+    dropped: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct Errors {
+    errors: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct Pipeline {
+    events: Option<PipelineEvents>,
+}
+
+#[derive(Deserialize, Default)]
+struct PipelineEvents {
+    active: Option<Value>,
+    retry: Option<Value>,
 }
 
 #[cfg(test)]

@@ -309,11 +309,15 @@ impl<'a> Judge<'a> {
             return Flow::Continue;
         };
         let literals = self.cfg.literals();
+        let line = match &hit.text {
+            Some(text) => crate::scan::snippet(text),
+            None => hit.snippet,
+        };
         self.trip = Some(Trip {
             pattern: literals.get(hit.pattern).cloned().unwrap_or_default(),
             file: file.to_string(),
             offset: hit.line_start,
-            line: hit.snippet,
+            line,
             first_seen: self.now,
             count,
             evidence: Some(evidence),

@@ -20,6 +20,9 @@ pub struct Matcher {
     overlap: usize,
     /// The pattern whose lines are handed on whole ([`Hit::text`]).
     keep_text: Option<usize>,
+    /// Patterns from this index on are only counted: their hits carry
+    /// neither snippet nor time.
+    bare_from: usize,
 }
 
 impl Matcher {
@@ -61,11 +64,20 @@ impl Matcher {
             },
             overlap,
             keep_text: None,
+            bare_from: usize::MAX,
         })
     }
 
+    /// Hits of patterns from `pattern` on carry neither snippet nor time
+    /// (lines whose mere presence is the news, like an output's errors).
+    pub fn bare_from(mut self, pattern: usize) -> Matcher {
+        self.bare_from = pattern;
+        self
+    }
+
     /// Hands on the whole text of the lines that `pattern` matches (for
-    /// lines that carry data, like Filebeat's metrics reports).
+    /// lines that carry data, like Filebeat's metrics reports), with their
+    /// time but no snippet: [`snippet`] makes one from the text when needed.
     pub fn keeping_text_of(mut self, pattern: usize) -> Matcher {
         self.keep_text = Some(pattern);
         self
@@ -178,13 +190,24 @@ pub(crate) fn offer(
         },
     };
     let pattern = found.pattern().as_usize();
+    let (keep, bare) = (m.keep_text == Some(pattern), pattern >= m.bare_from);
+    let snippet = if keep || bare {
+        String::new()
+    } else {
+        snippet_for(text, found.start(), found.end(), line.cut_before)
+    };
     on_hit(Hit {
         line_start: line.start,
         pattern,
-        snippet: snippet_for(text, found.start(), found.end(), line.cut_before),
-        time: line.time(),
-        text: (m.keep_text == Some(pattern)).then(|| text.to_vec()),
+        snippet,
+        time: if bare { None } else { line.time() },
+        text: keep.then(|| text.to_vec()),
     })
+}
+
+/// A line's text as a report shows it: escaped, cut to [`SNIPPET_BYTES`].
+pub fn snippet(line: &[u8]) -> String {
+    snippet_for(line, 0, 0, false)
 }
 
 /// The part of `line` to show: from its start when the match fits in

@@ -32,7 +32,7 @@ use std::os::unix::fs::FileExt;
 use memmap2::{Advice, Mmap, MmapOptions};
 
 pub use cursor::{Cursor, LongLine};
-pub use matcher::{Flow, Hit, Matcher, SNIPPET_BYTES, escape_into};
+pub use matcher::{Flow, Hit, Matcher, SNIPPET_BYTES, escape_into, snippet};
 
 /// How a file's bytes form lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
