@@ -65,7 +65,7 @@ fn look_ahead(buf: &[u8], from: usize, stream: &[u8], last: usize, max_line: usi
     let mut last = last;
     let mut q = from;
     while q < buf.len() {
-        let Some(i) = buf[q..].iter().position(|&b| b == b'\n') else {
+        let Some(i) = memchr::memchr(b'\n', &buf[q..]) else {
             let huge = (buf.len() - q >= max_line).then_some(q);
             return Ahead::Incomplete {
                 last,
@@ -116,10 +116,7 @@ pub fn scan_chunk_cri(
     let mut p = (cursor.offset - buf_start) as usize;
 
     if cursor.long_line.is_some_and(|ll| ll.split_record) {
-        let end = buf[p..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(buf.len(), |i| p + i + 1);
+        let end = memchr::memchr(b'\n', &buf[p..]).map_or(buf.len(), |i| p + i + 1);
         if scan_chunk(m, &buf[..end], buf_start, max_line, cursor, on_hit) == Flow::Stop {
             return Flow::Stop;
         }
@@ -144,7 +141,7 @@ pub fn scan_chunk_cri(
         return flow;
     }
     while p < buf.len() {
-        let Some(i) = buf[p..].iter().position(|&b| b == b'\n') else {
+        let Some(i) = memchr::memchr(b'\n', &buf[p..]) else {
             if pass.pending.is_none() && buf.len() - p >= max_line {
                 let on_hit = &mut *pass.on_hit;
                 return start_split_record(m, buf, buf_start, max_line, cursor, p, on_hit);
@@ -186,7 +183,7 @@ impl<'b> Pass<'b, '_> {
     /// record read is at `p` (reread as overlap).
     fn resume(&mut self, ll: LongLine, p: usize, cursor: &mut Cursor) -> Option<Flow> {
         let buf = self.buf;
-        let Some(i) = buf[p..].iter().position(|&b| b == b'\n') else {
+        let Some(i) = memchr::memchr(b'\n', &buf[p..]) else {
             return Some(Flow::Continue);
         };
         let (stream, _, text) = parse_record(&buf[p..p + i]);

@@ -31,7 +31,7 @@ pub fn scan_chunk(
         },
     };
 
-    let complete_end = match buf[p..].iter().rposition(|&b| b == b'\n') {
+    let complete_end = match memchr::memrchr(b'\n', &buf[p..]) {
         Some(i) => p + i + 1,
         None => p,
     };
@@ -43,11 +43,8 @@ pub fn scan_chunk(
             break;
         };
         let ms = s + mat.start();
-        let ls = region[s..ms]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(s, |i| s + i + 1);
-        let le = match region[ms..].iter().position(|&b| b == b'\n') {
+        let ls = memchr::memrchr(b'\n', &region[s..ms]).map_or(s, |i| s + i + 1);
+        let le = match memchr::memchr(b'\n', &region[ms..]) {
             Some(i) => ms + i,
             None => region.len(), // unreachable: the region ends with a newline
         };
@@ -104,7 +101,7 @@ fn long_line_piece(
     let from = p
         .saturating_sub(m.overlap())
         .max(ll.start.saturating_sub(buf_start) as usize);
-    let (end, done) = match buf[p..].iter().position(|&b| b == b'\n') {
+    let (end, done) = match memchr::memchr(b'\n', &buf[p..]) {
         Some(i) => (p + i, true),
         None if buf.len() - p >= max_line => (buf.len(), false),
         None => return Err(Flow::Continue), // too short a piece: wait
