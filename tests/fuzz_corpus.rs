@@ -42,3 +42,8 @@ fn scan_incremental_corpus() {
 fn options_corpus() {
     replay("options", fuzz_properties::options);
 }
+
+#[test]
+fn stall_report_corpus() {
+    replay("stall_report", fuzz_properties::stall_report);
+}

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use logprobe::cli::Command;
 use logprobe::config::Config;
 use logprobe::scan::{Cursor, Ended, Flow, Framing, Hit, Limits, Matcher, SNIPPET_BYTES, Scanner};
+use logprobe::stall::{self, Reading};
 use logprobe::state;
 
 /// Hands out the fuzzer's bytes; zeros once they run out.
@@ -324,6 +325,299 @@ fn patterns_file_path() -> PathBuf {
         std::thread::current().id()
     ))
 }
+/// A metric's value in a generated report.
+#[derive(Debug, Clone, Copy)]
+enum Metric {
+    Absent,
+    /// A JSON number as written, and its value.
+    Number(&'static str, f64),
+    Int(i64),
+    Big(u64),
+    /// JSON that is not a number.
+    Other(&'static str),
+}
+
+impl Metric {
+    fn number(self) -> Option<f64> {
+        match self {
+            Metric::Absent | Metric::Other(_) => None,
+            Metric::Number(_, v) => Some(v),
+            Metric::Int(i) => Some(i as f64),
+            Metric::Big(u) => Some(u as f64),
+        }
+    }
+
+    fn text(self) -> Option<String> {
+        match self {
+            Metric::Absent => None,
+            Metric::Number(t, _) | Metric::Other(t) => Some(t.to_string()),
+            Metric::Int(i) => Some(i.to_string()),
+            Metric::Big(u) => Some(u.to_string()),
+        }
+    }
+}
+
+/// Numbers written as Filebeat never does, but JSON allows.
+const ODD_NUMBERS: &[(&str, f64)] = &[
+    ("0.0", 0.0),
+    ("-0", 0.0),
+    ("0e3", 0.0),
+    ("2.5", 2.5),
+    ("0.25", 0.25),
+    ("1e2", 100.0),
+    ("-1.5E-3", -0.0015),
+    ("-7.0", -7.0),
+];
+const NOT_NUMBERS: &[&str] = &[
+    "\"many\"",
+    "\"12\"",
+    "true",
+    "null",
+    "[1]",
+    "{}",
+    "{\"n\":1}",
+];
+
+fn big(input: &mut Input) -> u64 {
+    let bits = 1 + u32::from(input.byte() % 64);
+    let raw = u64::from_le_bytes(std::array::from_fn(|_| input.byte()));
+    (raw & (u64::MAX >> (64 - bits))).max(1)
+}
+
+/// The gauge `libbeat.pipeline.events.active`: positive half the time.
+fn active_metric(input: &mut Input) -> Metric {
+    match input.byte() % 10 {
+        0 => Metric::Absent,
+        1 => Metric::Other(NOT_NUMBERS[usize::from(input.byte()) % NOT_NUMBERS.len()]),
+        2 => Metric::Int(0),
+        3 => Metric::Int(-((big(input) >> 1) as i64) - 1),
+        4 => {
+            let (t, v) = ODD_NUMBERS[usize::from(input.byte()) % ODD_NUMBERS.len()];
+            Metric::Number(t, v)
+        }
+        _ => Metric::Big(big(input)),
+    }
+}
+
+/// A moving counter; only absent, zero or not a number when `quiet`.
+fn counter_metric(input: &mut Input, quiet: bool) -> Metric {
+    let pick = input.byte();
+    match pick % if quiet { 6 } else { 9 } {
+        0..=2 => Metric::Absent,
+        3 => [
+            Metric::Int(0),
+            Metric::Number("0.0", 0.0),
+            Metric::Number("-0", 0.0),
+        ][usize::from(pick / 16) % 3],
+        4 | 5 => Metric::Other(NOT_NUMBERS[usize::from(input.byte()) % NOT_NUMBERS.len()]),
+        6 | 7 => Metric::Big(big(input)),
+        _ => {
+            let (t, v) = ODD_NUMBERS[3 + usize::from(input.byte()) % (ODD_NUMBERS.len() - 3)];
+            Metric::Number(t, v)
+        }
+    }
+}
+
+/// The moving counters of `logprobe::stall` (MOVING there), by dotted name.
+const MOVING_COUNTERS: [&str; 6] = [
+    "libbeat.output.events.acked",
+    "libbeat.output.events.failed",
+    "libbeat.output.events.dropped",
+    "libbeat.pipeline.events.retry",
+    "libbeat.output.read.errors",
+    "libbeat.output.write.errors",
+];
+const ACTIVE_GAUGE: &str = "libbeat.pipeline.events.active";
+
+/// Values a real report carries beside those read, some named alike
+/// (`filebeat.events.active` was a delta that could be negative).
+const NOISE: &[(&str, &str)] = &[
+    ("libbeat.output.events.active", "17"),
+    ("filebeat.events.active", "-243"),
+    ("libbeat.pipeline.clients", "1"),
+    ("libbeat.output.events.batches", "5"),
+    ("libbeat.output.events.total", "3342"),
+    ("libbeat.output.type", "\"logstash\""),
+    ("libbeat.pipeline.events.published", "3342"),
+    ("libbeat.pipeline.queue.max_events", "4096"),
+    ("filebeat.harvester.running", "3"),
+    ("registrar.states.current", "12"),
+    ("beat.memstats.rss", "61440000"),
+    ("libbeat.config.module.running", "0"),
+];
+
+/// A JSON object under construction: keys in order of first insertion.
+#[derive(Default)]
+struct Obj(Vec<(String, Node)>);
+
+enum Node {
+    Leaf(String),
+    Obj(Obj),
+}
+
+impl Obj {
+    fn insert(&mut self, path: &[&str], leaf: String) {
+        let (key, rest) = path.split_first().expect("a key");
+        if rest.is_empty() {
+            self.0.push((key.to_string(), Node::Leaf(leaf)));
+            return;
+        }
+        let at = match self
+            .0
+            .iter()
+            .position(|(k, n)| k == key && matches!(n, Node::Obj(_)))
+        {
+            Some(at) => at,
+            None => {
+                self.0.push((key.to_string(), Node::Obj(Obj::default())));
+                self.0.len() - 1
+            }
+        };
+        if let Node::Obj(o) = &mut self.0[at].1 {
+            o.insert(rest, leaf);
+        }
+    }
+
+    fn render(&self, spaced: bool) -> String {
+        let (colon, comma) = if spaced { (": ", ", ") } else { (":", ",") };
+        let items: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, n)| match n {
+                Node::Leaf(v) => format!("\"{k}\"{colon}{v}"),
+                Node::Obj(o) => format!("\"{k}\"{colon}{}", o.render(spaced)),
+            })
+            .collect();
+        format!("{{{}}}", items.join(comma))
+    }
+}
+
+/// A report's `monitoring.metrics` as the fuzzer chooses it: the gauge and
+/// the counters each nested, flat (dotted) or both, among noise, in some order.
+struct Report {
+    active: Metric,
+    counters: [Metric; 6],
+    metrics: String,
+}
+
+fn report_metrics(input: &mut Input) -> Report {
+    let flags = input.byte();
+    let active = active_metric(input);
+    let counters = std::array::from_fn(|_| counter_metric(input, flags & 1 != 0));
+    let mut entries: Vec<(&str, String, u8)> = Vec::new(); // (name, value, placement)
+    let noise = u16::from_le_bytes([input.byte(), input.byte()]);
+    for (i, (name, value)) in NOISE.iter().enumerate() {
+        if noise >> i & 1 != 0 {
+            entries.push((name, value.to_string(), 0));
+        }
+    }
+    let named =
+        std::iter::once((ACTIVE_GAUGE, active)).chain(MOVING_COUNTERS.into_iter().zip(counters));
+    for (name, m) in named {
+        if let Some(text) = m.text() {
+            entries.push((name, text, input.byte() % 3));
+        }
+    }
+    let turn = usize::from(input.byte()) % entries.len().max(1);
+    entries.rotate_left(turn);
+    let mut obj = Obj::default();
+    for (name, value, placement) in entries {
+        if placement != 1 {
+            obj.insert(&name.split('.').collect::<Vec<_>>(), value.clone());
+        }
+        if placement != 0 {
+            obj.insert(&[name], value);
+        }
+    }
+    let metrics = obj.render(flags & 2 != 0);
+    Report {
+        active,
+        counters,
+        metrics,
+    }
+}
+
+impl Report {
+    /// What `stall::read` must say; `Stalled(None)`: stalled, whatever count.
+    fn expected(&self) -> Result<Option<u64>, Reading> {
+        let Some(active) = self.active.number() else {
+            return Err(Reading::Unreadable);
+        };
+        if active <= 0.0
+            || self
+                .counters
+                .iter()
+                .any(|c| c.number().is_some_and(|n| n != 0.0))
+        {
+            return Err(Reading::Moving);
+        }
+        Ok(match self.active {
+            Metric::Big(n) if n <= 1 << 53 => Some(n),
+            _ => None,
+        })
+    }
+
+    fn line_7x(&self) -> Vec<u8> {
+        format!(
+            "2026-11-26T10:00:30.123Z\tINFO\t[monitoring]\tlog/log.go:145\tNon-zero metrics in the last 30s\t{{\"monitoring\": {{\"metrics\": {}}}}}",
+            self.metrics
+        )
+        .into_bytes()
+    }
+
+    fn line_8x(&self) -> Vec<u8> {
+        format!(
+            "{{\"log.level\":\"info\",\"@timestamp\":\"2026-11-26T10:00:30.123Z\",\"log.logger\":\"monitoring\",\"log.origin\":{{\"file.name\":\"log/log.go\",\"file.line\":192}},\"message\":\"Non-zero metrics in the last 30s\",\"service.name\":\"filebeat\",\"monitoring\":{{\"metrics\":{},\"ecs.version\":\"1.6.0\"}},\"ecs.version\":\"1.6.0\"}}",
+            self.metrics
+        )
+        .into_bytes()
+    }
+}
+
+fn assert_reading(line: &[u8], want: Result<Option<u64>, Reading>) -> Reading {
+    let got = stall::read(line);
+    let ok = match (want, got) {
+        (Ok(None), got) => matches!(got, Reading::Stalled(_)),
+        (Ok(Some(n)), got) => got == Reading::Stalled(n),
+        (Err(w), got) => got == w,
+    };
+    assert!(
+        ok,
+        "read gave {got:?}, want {want:?}: {:?}",
+        String::from_utf8_lossy(line)
+    );
+    got
+}
+
+/// `stall::read`, the metrics report parser: never panics on any bytes; on a
+/// report shaped like Filebeat's (7.x text with a JSON tail, 8.x ndjson)
+/// around chosen values, a missing or non-numeric gauge
+/// `libbeat.pipeline.events.active` is unreadable (never stalled), active
+/// <= 0 or any moving counter non-zero is moving, and active > 0 with every
+/// moving counter absent, zero or not a number is stalled with active
+/// events. Both layouts read the same; a report cut short is unreadable; bytes
+/// after a whole report change nothing.
+pub fn stall_report(data: &[u8]) {
+    let _ = stall::read(data);
+    let mut input = Input { data };
+    let report = report_metrics(&mut input);
+    let want = report.expected();
+    let (l7, l8) = (report.line_7x(), report.line_8x());
+    let got = assert_reading(&l7, want);
+    assert_eq!(
+        stall::read(&l8),
+        got,
+        "8.x reads other than 7.x: {:?}",
+        report.metrics
+    );
+    let line = if input.byte() & 1 == 0 { l7 } else { l8 };
+    let cut = usize::from(u16::from_le_bytes([input.byte(), input.byte()])) % line.len();
+    assert_reading(&line[..cut], Err(Reading::Unreadable));
+    let mut long = line;
+    long.extend_from_slice(input.rest());
+    assert_reading(&long, want);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +636,6 @@ mod tests {
         state_parse(b"");
         scan_incremental(b"");
         options(b"");
+        stall_report(b"");
     }
 }
