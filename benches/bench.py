@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import struct
@@ -41,6 +42,7 @@ T_VS_CLASSIC = 1.8        # first run, 10 MiB: >= 1.8x faster than the classic p
 T_VS_GREPF = 3.0          # first run, 10 MiB: >= 3x faster than grep -F -f
 T_RSS_MIB = 16            # first run, 100 MiB and 8 files: peak RSS <= 16 MiB
 T_SIZE_MIB = 1.5          # static stripped executable <= 1.5 MiB
+T_PRESET_COST = 1.10      # no new data and steady state: the preset within 10 % of patterns.txt ("today's")
 
 
 def die(msg, code=2):
@@ -237,7 +239,6 @@ FLOOR_SRC = "fn main() {}\n"
 
 def build_static_flags():
     """The target triple and RUSTFLAGS that scripts/build-static uses, so the floor is built alike."""
-    import re
     target, rustflags = None, "-C target-feature=+crt-static"
     try:
         with open(os.path.join(REPO, "scripts", "build-static")) as f:
@@ -321,7 +322,7 @@ def ensure_data(workdir, patterns):
     os.makedirs(d)
     t = time.time()
     facts = gen_logs.generate(d, patterns)
-    files = facts["set"] + [facts["tail"], facts["big"]]
+    files = facts["set"] + [facts["tail"], facts["steady"], facts["big"]]
     m = {"files": {os.path.relpath(p, d): [os.path.getsize(p), file_digest(p)] for p in files}}
     m["digest"] = hashlib.sha256(json.dumps(m["files"], sort_keys=True).encode()).hexdigest()
     with open(manifest, "w") as f:
@@ -372,6 +373,118 @@ def make_controls(workdir, data_dir):
     return out
 
 
+# ---------------------------------------------------------------- the filebeat preset's literals
+
+def rust_strings(text):
+    """The string literals in a piece of Rust source (one with an escape is refused)."""
+    out = re.findall(r'"((?:[^"\\]|\\.)*)"', text)
+    if any("\\" in x for x in out):
+        die("src/stall.rs: a literal with an escape; teach bench.py's rust_strings to read it")
+    return out
+
+
+def preset_literals(s):
+    """Every literal logprobe looks for with `--preset filebeat` (Config::literals): the rules'
+    (from `logprobe preset show filebeat`), then the stall detector's REPORT and OUTPUT_ERRORS
+    (parsed out of src/stall.rs). Returns (rule literals, one-hit rule literals, stall literals)."""
+    out = subprocess.run([s.logprobe, "preset", "show", "filebeat"], capture_output=True, text=True)
+    if out.returncode != 0:
+        die("`logprobe preset show filebeat` failed: " + out.stderr.strip())
+    rules, one_hit = [], []
+    for line in out.stdout.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.match(r"\[([^\]]*)\] (.*)$", line)
+        lit = m.group(2) if m else line
+        rules.append(lit)
+        if m and re.fullmatch(r"threshold=1", m.group(1).strip()):
+            one_hit.append(lit)
+    path = os.path.join(REPO, "src", "stall.rs")
+    try:
+        with open(path) as f:
+            src = f.read()
+    except OSError as e:
+        die("cannot read %s for the stall detector's literals: %s" % (path, e))
+    m1 = re.search(r"pub const REPORT: &str = (\"[^\n]*\");", src)
+    m2 = re.search(r"pub const OUTPUT_ERRORS: &\[&str\] = &\[(.*?)\];", src, re.S)
+    stall = (rust_strings(m1.group(1)) if m1 else []) + (rust_strings(m2.group(1)) if m2 else [])
+    if not rules or not m1 or not m2 or len(stall) < 2:
+        die("could not read the preset's literals (rules %r; REPORT and OUTPUT_ERRORS in src/stall.rs: %r); "
+            "the output of `preset show` or the shape of src/stall.rs changed: update preset_literals()"
+            % (rules, stall))
+    return rules, one_hit, stall
+
+
+def write_literals(s):
+    """The preset's literals, one a line, for grep -F -f and rg -F -f (s.lits, s.lits_file)."""
+    s.rule_lits, s.one_hit_lits, s.stall_lits = preset_literals(s)
+    s.lits = s.rule_lits + s.stall_lits
+    if any("\n" in x or not x.strip() for x in s.lits):
+        die("a preset literal is blank or spans lines: %r" % s.lits)
+    s.lits_file = os.path.join(s.work, "preset-literals.txt")
+    with open(s.lits_file, "w") as f:
+        f.write("".join(x + "\n" for x in s.lits))
+    print("  the preset's %d literals (%d rules', %d of the stall detector) in %s" % (
+        len(s.lits), len(s.rule_lits), len(s.stall_lits), s.lits_file), file=sys.stderr)
+
+
+def matching_lines(data, lits):
+    """How many lines of data hold at least one of lits (what grep -c and rg -c count)."""
+    starts = set()
+    for lit in (x.encode() for x in lits):
+        i = data.find(lit)
+        while i >= 0:
+            starts.add(data.rfind(b"\n", 0, i))
+            i = data.find(lit, i + 1)
+    return len(starts)
+
+
+def count_preset_lines(s, d):
+    """Per file, the lines holding a preset literal (d.hits); no rule's literal may be there."""
+    d.hits = {}
+    for p in d.set_files + [d.big]:
+        with open(p, "rb") as f:
+            data = f.read()
+        if matching_lines(data, s.rule_lits):
+            die("generator bug: %s holds a literal of the preset's rules: the preset would trip" % p)
+        d.hits[p] = matching_lines(data, s.lits)
+
+
+def count_check(expect):
+    """For grep -c / rg -c: the counts on stdout (`N` or `FILE:N` lines) must add up to expect."""
+    def check(out):
+        try:
+            got = sum(int(l.rsplit(":", 1)[-1]) for l in out.split("\n") if l.strip())
+        except ValueError:
+            return "stdout is not counts"
+        return None if got == expect else "%d matching lines counted, expected %d" % (got, expect)
+    return check
+
+
+def preset_controls(s, d, run_dir):
+    """Each peer must count each preset literal; logprobe must trip on each one-hit rule."""
+    print("  positive controls of the preset's literals", file=sys.stderr)
+    with open(d.current, "rb") as f:
+        benign = f.read(64 * 1024)
+    benign = benign[: benign.rindex(b"\n") + 1]
+    base = matching_lines(benign, s.lits)
+    cdir = os.path.join(s.work, "controls")
+    for i, lit in enumerate(s.lits):
+        path = os.path.join(cdir, "preset-%d" % i)
+        with open(path, "wb") as f:
+            f.write(benign + b"2026-11-26T10:02:11.386Z\tERROR\t[control]\tcontrol.go:1\tfrom here: "
+                    + lit.encode() + b" (control)\n" + benign)
+        what = "control %s (preset literal %r)" % (os.path.basename(path), lit)
+        for tool in ("grep", "rg"):
+            once(s, [s.tools[tool], "-c", "-F", "-f", s.lits_file, path], 0, count_check(2 * base + 1),
+                 what="%s -c -F -f, %s" % (tool, what))
+        if lit in s.one_hit_lits:
+            sd = os.path.join(run_dir, "control-state")
+            fresh(sd)()
+            once(s, lp_argv(s, os.path.join(sd, "state.json"), path, preset=True), 1,
+                 logprobe_json_check(None, "unhealthy"), what="logprobe --preset filebeat, " + what)
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_ms(v):
@@ -394,6 +507,10 @@ S8 = "first run, 8 files × 10 MiB (7.x text)"
 S100 = "first run, 100 MiB (8.x ndjson)"
 S_ND = "no new data (8 files, offsets at end)"
 S_AP = "1 MiB appended (8 files)"
+S_SS = "steady state: Filebeat's real mix, ~10 s with one metrics report (8 files)"
+S10P = "first run, 10 MiB (7.x text), the filebeat preset's literals"
+S8P = "first run, 8 files × 10 MiB (7.x text), the filebeat preset's literals"
+S100P = "first run, 100 MiB (8.x ndjson), the filebeat preset's literals"
 
 
 def parse_args():
@@ -453,10 +570,12 @@ def generate_logs(s):
     d.current = os.path.join(d.set_dir, "filebeat")
     d.big = os.path.join(d.dir, "big8x", "filebeat-20261126.ndjson")
     d.tail = os.path.join(d.dir, "append1m.tail")
+    d.steady = os.path.join(d.dir, "steady.tail")
     d.size_cur = os.path.getsize(d.current)
     d.size_set = sum(os.path.getsize(p) for p in d.set_files)
     d.size_big = os.path.getsize(d.big)
     d.size_tail = os.path.getsize(d.tail)
+    d.size_steady = os.path.getsize(d.steady)
     return d
 
 
@@ -475,14 +594,16 @@ def build_floor_and_launcher(s):
 
 
 def warm_page_cache(d):
-    for p in d.set_files + [d.big, d.tail]:
+    for p in d.set_files + [d.big, d.tail, d.steady]:
         with open(p, "rb") as f:
             while f.read(8 << 20):
                 pass
 
 
-def lp_argv(s, state, *logs):
-    a = [s.logprobe, "check", "--preset", "none", "-f", s.patterns_file]
+def lp_argv(s, state, *logs, preset=False):
+    """logprobe over logs with patterns.txt, or (preset) with the whole filebeat preset: its
+    rules and its silent-stall detector (--max-stall 10m by default)."""
+    a = [s.logprobe, "check"] + (["--preset", "filebeat"] if preset else ["--preset", "none", "-f", s.patterns_file])
     for l in logs:
         a += ["-l", l]
     return a + ["-s", state, "--since", "@0", "--format", "json", "--on-error", "fail", "--budget", "1h"]
@@ -530,64 +651,110 @@ def positive_controls(s, d, run_dir):
              what="logprobe, " + what)
 
 
-def prepare_states(s, d, run_dir):
-    """The states "no new data" (8 files read to the end) and "1 MiB appended" start from."""
-    p = types.SimpleNamespace()
-    p.nd_dir = os.path.join(run_dir, "nodata-state")
-    p.nd_snap = os.path.join(run_dir, "nodata-snap")
-    p.nd_state = os.path.join(p.nd_dir, "state.json")
-    fresh(p.nd_dir)()
-    once(s, lp_argv(s, p.nd_state, d.set_dir + "/filebeat*"), 0, logprobe_json_check(d.size_set),
-         "preparing no-new-data state")
-    once(s, lp_argv(s, p.nd_state, d.set_dir + "/filebeat*"), 0, logprobe_json_check(0), "settling no-new-data state")
-    shutil.copytree(p.nd_dir, p.nd_snap)
+class Start:
+    """A state an earlier run left, copied back before every run that starts from it."""
 
-    p.ap_logs = os.path.join(run_dir, "append-logs")
-    os.makedirs(p.ap_logs)
+    def __init__(self, run_dir, name):
+        self.name = name
+        self.dir = os.path.join(run_dir, name + "-state")
+        self.snap = os.path.join(run_dir, name + "-snap")
+        self.state = os.path.join(self.dir, "state.json")
+        self.restore = restore(self.dir, self.snap)
+
+
+def start_from(s, run_dir, name, glob, nbytes, preset, settle=False):
+    """The state that a run over glob from an empty state leaves (it must read nbytes);
+    settle: then a second run, which must read nothing."""
+    st = Start(run_dir, name)
+    fresh(st.dir)()
+    argv = lp_argv(s, st.state, glob, preset=preset)
+    once(s, argv, 0, logprobe_json_check(nbytes), "preparing the %s state" % name)
+    if settle:
+        once(s, argv, 0, logprobe_json_check(0), "settling the %s state" % name)
+    shutil.copytree(st.dir, st.snap)
+    return st
+
+
+def logs_copy(d, path):
+    """The 8-file set with its current file copied (to append to) and the others linked; its glob."""
+    os.makedirs(path)
     for f in d.set_files[:-1]:
-        os.link(f, os.path.join(p.ap_logs, os.path.basename(f)))
-    shutil.copyfile(d.current, os.path.join(p.ap_logs, "filebeat"))
-    p.ap_dir = os.path.join(run_dir, "append-state")
-    p.ap_snap = os.path.join(run_dir, "append-snap")
-    p.ap_state = os.path.join(p.ap_dir, "state.json")
-    fresh(p.ap_dir)()
-    once(s, lp_argv(s, p.ap_state, p.ap_logs + "/filebeat*"), 0, logprobe_json_check(d.size_set),
-         "preparing 1-MiB-appended state")
-    shutil.copytree(p.ap_dir, p.ap_snap)
-    with open(d.tail, "rb") as src, open(os.path.join(p.ap_logs, "filebeat"), "ab") as dst:
+        os.link(f, os.path.join(path, os.path.basename(f)))
+    shutil.copyfile(d.current, os.path.join(path, "filebeat"))
+    return path + "/filebeat*"
+
+
+def append_to(glob, tail):
+    with open(tail, "rb") as src, open(glob[: -len("*")], "ab") as dst:
         dst.write(src.read())
+
+
+def prepare_states(s, d, run_dir):
+    """The states the start-up-bound rows start from, with patterns.txt and with the preset:
+    "no new data" (8 files read to the end), "1 MiB appended" and "steady state" (read to the
+    end, then the tail appended to the current file)."""
+    p = types.SimpleNamespace()
+    glob = d.set_dir + "/filebeat*"
+    p.nd = start_from(s, run_dir, "nodata", glob, d.size_set, False, settle=True)
+    p.nd_p = start_from(s, run_dir, "nodata-preset", glob, d.size_set, True, settle=True)
+    p.ap_glob = logs_copy(d, os.path.join(run_dir, "append-logs"))
+    p.ap = start_from(s, run_dir, "append", p.ap_glob, d.size_set, False)
+    p.ss_glob = logs_copy(d, os.path.join(run_dir, "steady-logs"))
+    p.ss = start_from(s, run_dir, "steady", p.ss_glob, d.size_set, False)
+    p.ss_p = start_from(s, run_dir, "steady-preset", p.ss_glob, d.size_set, True)
+    append_to(p.ap_glob, d.tail)
+    append_to(p.ss_glob, d.steady)
     return p
 
 
-def make_cases(s, d, b, p, run_dir):
-    """The rows: the start-up-bound ones (fast) and the scanning ones (scan)."""
-    tools, patterns_file = s.tools, s.patterns_file
-    grepf = lambda files: [tools["grep"], "-F", "-f", patterns_file] + files  # noqa: E731
-    rgf = lambda files: [tools["rg"], "-F", "-f", patterns_file] + files  # noqa: E731
-    classic = lambda files: [tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, " ".join(files))]  # noqa: E731
+L_T = "logprobe -f patterns.txt"
+L_P = "logprobe --preset filebeat"
+
+
+def make_fast_cases(s, d, b, p):
+    """The start-up-bound rows: floor, no new data, 1 MiB appended, steady state."""
+    def lp(scen, label, start, glob, nbytes, preset):
+        return Case(scen, label, lp_argv(s, start.state, glob, preset=preset), 0, nbytes or None,
+                    start.restore, logprobe_json_check(nbytes), True)
 
     c = types.SimpleNamespace()
     c.floor = Case(S_FLOOR, "do-nothing static Rust `fn main(){}`", [b.floor], 0)
-    c.nd = Case(S_ND, "logprobe", lp_argv(s, p.nd_state, d.set_dir + "/filebeat*"), 0, None,
-                restore(p.nd_dir, p.nd_snap), logprobe_json_check(0), True)
-    c.ap = Case(S_AP, "logprobe", lp_argv(s, p.ap_state, p.ap_logs + "/filebeat*"), 0, d.size_tail,
-                restore(p.ap_dir, p.ap_snap), logprobe_json_check(d.size_tail), True)
-    c.fast = [c.floor, c.nd, c.ap]
+    glob = d.set_dir + "/filebeat*"
+    c.nd = lp(S_ND, L_T, p.nd, glob, 0, False)
+    c.nd_p = lp(S_ND, L_P, p.nd_p, glob, 0, True)
+    c.ap = lp(S_AP, L_T, p.ap, p.ap_glob, d.size_tail, False)
+    c.ss = lp(S_SS, L_T + " (today's stand-in)", p.ss, p.ss_glob, d.size_steady, False)
+    c.ss_p = lp(S_SS, L_P, p.ss_p, p.ss_glob, d.size_steady, True)
+    c.fast = [c.floor, c.nd, c.nd_p, c.ap, c.ss, c.ss_p]
+    return c
 
+
+def make_scan_cases(s, d, run_dir):
+    """The first runs: with patterns.txt beside the classic probe, grep and rg; with the preset
+    beside grep -c and rg -c given the preset's literals."""
+    tools, pf_, lf = s.tools, s.patterns_file, s.lits_file
+    classic = lambda files: [tools["sh"], "-c", "! grep '%s' %s" % (CANONICAL, " ".join(files))]  # noqa: E731
     scan = []
-    for scen, files, nbytes, glob in ((S10, [d.current], d.size_cur, d.current),
-                                      (S8, d.set_files, d.size_set, d.set_dir + "/filebeat*"),
-                                      (S100, [d.big], d.size_big, d.big)):
-        sd = os.path.join(run_dir, "first-%d" % len(scan))
+    for scen, scen_p, files, nbytes, glob in (
+            (S10, S10P, [d.current], d.size_cur, d.current),
+            (S8, S8P, d.set_files, d.size_set, d.set_dir + "/filebeat*"),
+            (S100, S100P, [d.big], d.size_big, d.big)):
+        sd, sdp = (os.path.join(run_dir, "first-%d%s" % (len(scan), x)) for x in ("", "-preset"))
+        hits = sum(d.hits[f] for f in files)
         scan += [
             Case(scen, "classic probe `sh -c \"! grep '<canonical>' FILE\"`", classic(files), 0, nbytes),
-            Case(scen, "`grep -F -f patterns.txt`", grepf(files), 1, nbytes),
-            Case(scen, "`rg -F -f patterns.txt`", rgf(files), 1, nbytes),
-            Case(scen, "logprobe", lp_argv(s, os.path.join(sd, "state.json"), glob), 0, nbytes,
+            Case(scen, "`grep -F -f patterns.txt`", [tools["grep"], "-F", "-f", pf_] + files, 1, nbytes),
+            Case(scen, "`rg -F -f patterns.txt`", [tools["rg"], "-F", "-f", pf_] + files, 1, nbytes),
+            Case(scen, L_T, lp_argv(s, os.path.join(sd, "state.json"), glob), 0, nbytes,
                  fresh(sd), logprobe_json_check(nbytes), True),
+            Case(scen_p, "`grep -c -F -f preset-literals.txt`", [tools["grep"], "-c", "-F", "-f", lf] + files,
+                 0 if hits else 1, nbytes, None, count_check(hits)),
+            Case(scen_p, "`rg -c -F -f preset-literals.txt`", [tools["rg"], "-c", "-F", "-f", lf] + files,
+                 0 if hits else 1, nbytes, None, count_check(hits)),
+            Case(scen_p, L_P, lp_argv(s, os.path.join(sdp, "state.json"), glob, preset=True), 0, nbytes,
+                 fresh(sdp), logprobe_json_check(nbytes), True),
         ]
-    c.scan = scan
-    return c
+    return scan
 
 
 def timing_rounds(s, b, c):
@@ -635,15 +802,26 @@ def callgrind(s, argv, expect, prep=None, check=None, name="x"):
     return None, "no totals in callgrind output"
 
 
-def count_instructions(s, b, p, c):
-    """Ir of the floor and of the no-new-data run: (ir_floor, ir_nd, errors)."""
+IR_ROWS = (  # (key, program as the instructions table names it, case in c)
+    ("floor", "floor (`fn main(){}`, static)", "floor"),
+    ("nd", "logprobe, no new data (8 files), -f patterns.txt", "nd"),
+    ("nd_p", "logprobe, no new data (8 files), --preset filebeat", "nd_p"),
+    ("ss", "logprobe, steady state (8 files), -f patterns.txt", "ss"),
+    ("ss_p", "logprobe, steady state (8 files), --preset filebeat", "ss_p"),
+)
+
+
+def count_instructions(s, c):
+    """Ir of the floor and of the logprobe runs of IR_ROWS: ({key: Ir or None}, [errors])."""
     print("logprobe benchmark: counting instructions under callgrind", file=sys.stderr)
-    ir_floor, e1 = callgrind(s, [b.floor], 0, name="floor")
-    ir_nd, e2 = callgrind(s, c.nd.argv, 0, restore(p.nd_dir, p.nd_snap), logprobe_json_check(0), name="nodata")
-    for e in (e1, e2):
+    ir, errors = {}, []
+    for key, _, attr in IR_ROWS:
+        x = getattr(c, attr)
+        ir[key], e = callgrind(s, x.argv, x.expect, x.prep, x.check, name=key)
         if e:
-            print("  callgrind: " + e, file=sys.stderr)
-    return ir_floor, ir_nd, (e1, e2)
+            print("  callgrind (%s): %s" % (key, e), file=sys.stderr)
+            errors.append("%s: %s" % (key, e))
+    return ir, errors
 
 
 def ratio(a, b):
@@ -664,7 +842,8 @@ def lp_of(by, scen):
 def table_row(c, floor_ms, peer_ratio):
     med = c.median()
     xfloor = med / floor_ms if med is not None and floor_ms else None
-    gbs = "%.2f" % (c.nbytes / (med / 1e3) / 1e9) if (c.nbytes and med) else "—"
+    gbs = c.nbytes / (med / 1e3) / 1e9 if (c.nbytes and med) else None
+    gbs = "—" if gbs is None else ("%.2f" if gbs >= 0.01 else "%.4f") % gbs
     iqr = c.iqr()
     return "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         c.scenario, c.label,
@@ -681,7 +860,7 @@ def wall_time_rows(c):
     floor_ms = c.floor.median()
     by = by_scenario(c.scan)
     rows = [table_row(c.floor, floor_ms, "—")]
-    for scen in (S10, S8, S100):
+    for scen in (S10, S10P, S8, S8P, S100, S100P):
         lp = lp_of(by, scen)
         for x in by[scen]:
             if x.is_logprobe:
@@ -691,7 +870,7 @@ def wall_time_rows(c):
             else:
                 pr = "—"
             rows.append(table_row(x, floor_ms, pr))
-    rows += [table_row(x, floor_ms, "—") for x in (c.nd, c.ap, c.floor2)]
+    rows += [table_row(x, floor_ms, "—") for x in c.fast[1:] + [c.floor2]]
     return rows
 
 
@@ -714,13 +893,13 @@ def wall_target(name, num, den, limit, at_most):
     return name, shown, ("≤ %.2f×" if at_most else "≥ %.2f×") % limit, ok
 
 
-def verdicts(b, c, ir_floor, ir_nd):
+def verdicts(b, c, ir):
     """The targets: (name, measured, limit, met) each."""
     by = by_scenario(c.scan)
     lp10, lp8, lp100 = lp_of(by, S10), lp_of(by, S8), lp_of(by, S100)
-    peer = lambda scen, i: by[scen][i]  # noqa: E731  0 classic, 1 grep -F -f, 2 rg
+    peer = lambda scen, i: by[scen][i]  # noqa: E731  0 classic, 1 grep -F -f, 2 rg; preset: 0 grep, 1 rg
     t = [wall_target("no new data: wall time vs floor", c.nd, c.floor, T_NODATA_WALL, True)]
-    r = ratio(ir_nd, ir_floor)
+    r = ratio(ir["nd"], ir["floor"])
     t.append(("no new data: instructions (Ir) vs floor", fmt_ratio(r), "≤ %.2f×" % T_NODATA_IR,
               r is not None and r <= T_NODATA_IR))
     t.append(wall_target("1 MiB appended: wall time vs floor", c.ap, c.floor, T_APPEND_WALL, True))
@@ -729,6 +908,11 @@ def verdicts(b, c, ir_floor, ir_nd):
     t.append(wall_target("first run, 10 MiB: speed-up over grep -F -f", peer(S10, 1), lp10, T_VS_GREPF, False))
     t.append(wall_target("first run, 100 MiB: speed-up over rg -F -f", peer(S100, 2), lp100, 1.0, False))
     t.append(wall_target("first run, 8 files: speed-up over rg -F -f", peer(S8, 2), lp8, 1.0, False))
+    t.append(wall_target("no new data: the preset vs patterns.txt (today's)", c.nd_p, c.nd, T_PRESET_COST, True))
+    t.append(wall_target("steady state: the preset vs patterns.txt (today's), same bytes", c.ss_p, c.ss,
+                         T_PRESET_COST, True))
+    t.append(wall_target("first run, 100 MiB, the preset's literals: speed-up over rg -c -F -f", peer(S100P, 1),
+                         lp_of(by, S100P), 1.0, False))
     for x, n in ((lp100, "100 MiB"), (lp8, "8 files")):
         rss = max(x.rss) / 1024 if x.rss and not x.bad else None
         t.append(("first run, %s: peak RSS" % n, "—" if rss is None else "%.1f MiB" % rss, "≤ %d MiB" % T_RSS_MIB,
@@ -818,13 +1002,16 @@ def results_tables(r):
 def results_verdicts(r, d, c):
     """RESULTS.md from the bytes line to the invalid measurements."""
     md = []
-    md.append("Bytes: 10 MiB case %d, 8 files %d, 100 MiB case %d, appended %d.\n" % (
-        d.size_cur, d.size_set, d.size_big, d.size_tail))
+    md.append("Bytes: 10 MiB case %d, 8 files %d, 100 MiB case %d, appended %d (1 MiB) and %d (steady state, one "
+              "metrics report). Lines holding a preset literal (what grep -c and rg -c must count): 10 MiB %d, "
+              "8 files %d, 100 MiB %d.\n" % (
+                  d.size_cur, d.size_set, d.size_big, d.size_tail, d.size_steady, d.hits[d.current],
+                  sum(d.hits[f] for f in d.set_files), d.hits[d.big]))
     md.append("## Instructions (callgrind, `--dump-instr=no`)\n")
     md.append("| program | Ir | × floor |\n|---|--:|--:|")
-    md.append("| floor (`fn main(){}`, static) | %s | 1.00× |" % ("{:,}".format(r.ir_floor) if r.ir_floor else "error"))
-    md.append("| logprobe, no new data (8 files) | %s | %s |" % ("{:,}".format(r.ir_nd) if r.ir_nd else "error",
-                                                             fmt_ratio(ratio(r.ir_nd, r.ir_floor))))
+    for key, name, _ in IR_ROWS:
+        md.append("| %s | %s | %s |" % (name, "{:,}".format(r.ir[key]) if r.ir[key] else "error",
+                                         fmt_ratio(ratio(r.ir[key], r.ir["floor"]))))
     md.append("")
     md.append("## Targets\n")
     md.append("Wall-time verdicts use the ratio of the two medians above. *paired* is the median of the "
@@ -839,8 +1026,7 @@ def results_verdicts(r, d, c):
             if x.bad:
                 md.append("- %s / %s: %s" % (x.scenario, x.label, x.bad.replace("|", "\\|")))
         for e in r.errors:
-            if e:
-                md.append("- callgrind: %s" % e)
+            md.append("- callgrind: %s" % e.replace("|", "\\|"))
         md.append("")
     return md
 
@@ -856,8 +1042,16 @@ def results_notes(b):
                   b.target, b.flags, os.path.getsize(b.floor)))
     md.append("- logprobe runs as `logprobe check --preset none -f benches/patterns.txt -l <file or glob> "
               "-s <state> --since @0 --format json --on-error fail --budget 1h`; first runs start from an empty "
-              "state directory, the other two from a copy of a state that an earlier run left. Every run's JSON is "
+              "state directory, the others from a copy of a state that an earlier run left. Every run's JSON is "
               "checked: `healthy` and `scanned_bytes` equal to the bytes it had to read.")
+    md.append("- *--preset filebeat* rows run `logprobe check --preset filebeat -l <file or glob>` with the same "
+              "options: the preset's rules and its silent-stall detector (`--max-stall 10m`), which parses every "
+              "metrics report line's JSON. Their peers get the same literals (`preset-literals.txt`: the rules' "
+              "from `logprobe preset show filebeat`, then `REPORT` and `OUTPUT_ERRORS` parsed out of "
+              "`src/stall.rs`) and run with `-c`: they read every byte and find every matching line as without "
+              "it, but print a count instead of ~20 % of the input; each count must equal the number of lines "
+              "holding a literal. The steady-state tail is ~10 s of the current file's logging with one "
+              "`Non-zero metrics in the last 30s` report.")
     md.append("- Peers run with the same patterns file (5 literals, `benches/patterns.txt`); the classic probe greps "
               "only the canonical message. Expected exits: floor 0, classic probe 0, grep/rg 1 (no match), "
               "logprobe 0. Before timing, each tool must find each pattern in a control file.")
@@ -898,21 +1092,25 @@ def print_verdicts(t, m, invalid):
 
 def main():
     s = check_inputs(parse_args())
+    write_literals(s)
     d = generate_logs(s)
+    count_preset_lines(s, d)
     b = build_floor_and_launcher(s)
     warm_page_cache(d)
     run_dir = os.path.join(s.work, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
     positive_controls(s, d, run_dir)
+    preset_controls(s, d, run_dir)
     p = prepare_states(s, d, run_dir)
-    c = make_cases(s, d, b, p, run_dir)
+    c = make_fast_cases(s, d, b, p)
+    c.scan = make_scan_cases(s, d, run_dir)
     m = timing_rounds(s, b, c)
     r = types.SimpleNamespace()
-    r.ir_floor, r.ir_nd, r.errors = count_instructions(s, b, p, c)
+    r.ir, r.errors = count_instructions(s, c)
     r.rows = wall_time_rows(c)
-    r.t = verdicts(b, c, r.ir_floor, r.ir_nd)
-    r.invalid = [x for x in c.fast + c.scan + [c.floor2] if x.bad] + ([1] if any(r.errors) else [])
+    r.t = verdicts(b, c, r.ir)
+    r.invalid = [x for x in c.fast + c.scan + [c.floor2] if x.bad] + r.errors
     r.passed = sum(1 for x in r.t if x[3])
     r.elapsed = time.time() - s.t_start
     r.machine = machine_info(s, d, m)

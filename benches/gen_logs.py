@@ -12,11 +12,12 @@ logs every 30 s and that make up much of a real log's bytes. No line holds any
 of the benchmark's patterns (checked here), so every tool reads every byte.
 """
 
+import copy
 import os
 import random
 import sys
 
-GEN_VERSION = "3"  # bump when the output changes; invalidates cached data
+GEN_VERSION = "4"  # bump when the output changes; invalidates cached data
 SEED = 20261126
 MIB = 1024 * 1024
 
@@ -244,6 +245,29 @@ class Gen:
         return size
 
 
+def steady_tail(g, span_ms=10_000):
+    """What Filebeat writes to its current file in ~10 s (span_ms) of logging at its default
+    level (no DEBUG lines), right after `g`'s last line: a few lines and exactly one
+    `Non-zero metrics in the last 30s` report, 7.x text. `g` itself is left as it is."""
+    g = copy.deepcopy(g)
+    g.pending = None  # the line that did not fit in the file opens the 1 MiB tail instead
+    # Start the span so that the next report falls ~7 s into it (after a quiet spell if need be).
+    start = max(g.ms, g.next_metrics - 7_000)
+    g.ms = start
+    lines = []
+    while True:
+        line = g.next_line(ecs=False)
+        if g.ms < start + span_ms:
+            lines.append(line)
+        elif g.ms < g.next_metrics:  # past the span with the report written
+            break
+        # else: a line past the span comes before the report is due; the report is next
+    reports = sum("Non-zero metrics in the last 30s" in l for l in lines)
+    if reports != 1:
+        sys.exit("generator bug: the steady-state tail holds %d metrics reports, not 1" % reports)
+    return "".join(lines).encode("ascii")
+
+
 def check_clean(paths, patterns):
     """Fails loudly if a generated file holds a pattern (then tools would stop early)."""
     pats = [p.encode() for p in patterns]
@@ -256,7 +280,7 @@ def check_clean(paths, patterns):
 
 
 def generate(outdir, patterns):
-    """Creates outdir/{set7x,big8x,append1m.tail} and returns a dict of facts."""
+    """Creates outdir/{set7x,big8x,append1m.tail,steady.tail} and returns a dict of facts."""
     set_dir = os.path.join(outdir, "set7x")
     big_dir = os.path.join(outdir, "big8x")
     os.makedirs(set_dir, exist_ok=True)
@@ -272,6 +296,11 @@ def generate(outdir, patterns):
         # mtime = the time of the file's last line, as rotation leaves it
         os.utime(p, (g.ms // 1000, g.ms // 1000))
         set_paths.append(p)
+    # ~10 s of further 7.x lines with one metrics report (from a copy of the generator, so
+    # the other files stay as they were), appended to a copy of the current file by the bench.
+    steady = os.path.join(outdir, "steady.tail")
+    with open(steady, "wb") as f:
+        f.write(steady_tail(g))
     # 1 MiB of further 7.x lines, appended to a copy of the current file by the bench.
     tail = os.path.join(outdir, "append1m.tail")
     with open(tail, "wb") as f:
@@ -281,8 +310,8 @@ def generate(outdir, patterns):
     with open(big, "wb") as f:
         g8.fill(f, 100 * MIB, ecs=True)
     os.utime(big, (g8.ms // 1000, g8.ms // 1000))
-    check_clean(set_paths + [tail, big], patterns)
-    return {"set": set_paths, "tail": tail, "big": big}
+    check_clean(set_paths + [tail, steady, big], patterns)
+    return {"set": set_paths, "tail": tail, "steady": steady, "big": big}
 
 
 if __name__ == "__main__":
