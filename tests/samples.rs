@@ -68,6 +68,15 @@ fn at_time(line: &[u8], time: &str) -> Vec<u8> {
     v
 }
 
+/// A fresh environment whose log holds `line`, in the file its layout names.
+fn with_line(file: &str, line: &[u8]) -> Env {
+    let e = Env::new();
+    let mut data = line.to_vec();
+    data.push(b'\n');
+    e.logs.append(log_name(file), &data);
+    e
+}
+
 /// Every line labelled `stuck` trips the classic one-line rule; none
 /// labelled benign in the broad sense does.
 #[test]
@@ -77,10 +86,7 @@ fn the_stuck_message_against_the_shared_samples() {
     };
     let mut checked = (0, 0);
     for (file, line, label, broad) in &rows {
-        let e = Env::new();
-        let mut data = line.clone();
-        data.push(b'\n');
-        e.logs.append(log_name(file), &data);
+        let e = with_line(file, line);
         let r = e.check(&[]);
         if label == "stuck" {
             r.expect(1);
@@ -102,10 +108,7 @@ fn the_preset_against_the_shared_samples() {
     };
     let mut checked = (0, 0);
     for (file, line, label, broad) in &rows {
-        let e = Env::new();
-        let mut data = line.clone();
-        data.push(b'\n');
-        e.logs.append(log_name(file), &data);
+        let e = with_line(file, line);
         if broad == "benign" {
             preset_check(&e).expect(0);
             checked.1 += 1;
