@@ -569,15 +569,7 @@ mod tests {
     #[test]
     fn other_incarnation_drops_verdict_keeps_offsets() {
         let mut s = State::new("c", &Incarnation::since(1));
-        s.trip = Some(Trip {
-            pattern: "p".into(),
-            file: "f".into(),
-            offset: 0,
-            line: String::new(),
-            first_seen: 0,
-            count: 1,
-            evidence: None,
-        });
+        s.trip = Some(trip());
         s.files.push(crate::state::FileState {
             path: "f".into(),
             dev: 1,
