@@ -16,14 +16,15 @@ use crate::cli::CheckArgs;
 use crate::config::{self, Config, PodLogs};
 use crate::error;
 use crate::exit::Exit;
+use crate::guard;
 use crate::incarnation::Incarnation;
 use crate::report::{self, Outcome};
 use crate::scan::{Cursor, Ended, Limits, MappedFile, Matcher, Scanner};
 use crate::sigbus;
 use crate::source::files::{self, Found, mtime_ns};
-use crate::source::identity::{self, Opened};
+use crate::source::identity::{self, Now, Opened};
 use crate::source::pods;
-use crate::state::{self, FileState, Loaded, Lock, State};
+use crate::state::{self, FileState, Loaded, Lock, State, Trip};
 use crate::timefmt;
 use crate::verdict::{self, Facts, Judge, Memory, Verdict};
 
@@ -65,12 +66,12 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     if other_config {
         facts.warnings.push(report::OTHER_CONFIG.into());
     }
-    if st.trip.is_some() {
-        facts.trip = st.trip.clone();
-        return finish(cfg, Some(inc.start_ns), facts, now);
-    }
     let found = find_sources(cfg, &mut facts);
     Run::new(cfg, now, inc.start_ns, started, &found).scan_all(&found, &mut st, &mut facts);
+    if guard::forget_if_cured(&mut st, now) {
+        facts.uncured = None;
+    }
+    st.max_restarts = cfg.max_restarts;
     save(cfg, lock, &loaded, before.as_ref(), &st, &mut facts);
     finish(cfg, Some(inc.start_ns), facts, now)
 }
@@ -84,7 +85,7 @@ fn finish(cfg: &Config, incarnation: Option<i64>, facts: Facts, now: i64) -> Out
 fn incarnation(cfg: &Config) -> Result<Incarnation, String> {
     match cfg.since_ns {
         Some(s) => Ok(Incarnation::since(s)),
-        None => Incarnation::pid1().map_err(|e| report::no_incarnation(&e)),
+        None => Incarnation::of_container(&cfg.proc_root).map_err(|e| report::no_incarnation(&e)),
     }
 }
 
@@ -221,8 +222,8 @@ struct Run<'a> {
     /// When scanning stops for this run.
     deadline: Instant,
     limits: Limits,
-    /// Size of each file found this run, by device and inode.
-    sizes: HashMap<(u64, u64), u64>,
+    /// Each file found this run, by device and inode.
+    found: HashMap<(u64, u64), &'a Found>,
 }
 
 /// What one file's scan yields.
@@ -234,7 +235,13 @@ struct Scanned {
 }
 
 impl<'a> Run<'a> {
-    fn new(cfg: &'a Config, now: i64, incarnation: i64, started: Instant, found: &[Found]) -> Self {
+    fn new(
+        cfg: &'a Config,
+        now: i64,
+        incarnation: i64,
+        started: Instant,
+        found: &'a [Found],
+    ) -> Self {
         // Finding files counts against the budget, but the scan always gets a
         // share of it: a run that spent it all on finding files would make no
         // progress, and neither would the next.
@@ -248,7 +255,7 @@ impl<'a> Run<'a> {
                 map_window: cfg.map_window,
                 max_line: cfg.max_line,
             },
-            sizes: found.iter().map(|f| ((f.dev, f.ino), f.size)).collect(),
+            found: found.iter().map(|f| ((f.dev, f.ino), f)).collect(),
         }
     }
 
@@ -256,7 +263,12 @@ impl<'a> Run<'a> {
     /// deadline; keeps one state entry per file still on disk.
     fn scan_all(&self, found: &[Found], st: &mut State, facts: &mut Facts) {
         let cfg = self.cfg;
-        let mut judge = Judge::new(cfg, self.now, Memory::take(st));
+        let uncured = guard::uncured(&st.history, cfg.max_restarts);
+        let guarded = uncured.and_then(|p| p.tripped.clone());
+        facts.uncured = uncured.cloned();
+        let mut judge = Judge::new(cfg, self.now, Memory::take(st))
+            .since(self.incarnation)
+            .after(st.trip.take(), st.held.take(), guarded);
         let mut matcher = None;
         let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
         for f in found {
@@ -268,8 +280,8 @@ impl<'a> Run<'a> {
                 });
                 continue;
             }
-            if facts.out_of_time || judge.trip.is_some() || Instant::now() >= self.deadline {
-                facts.out_of_time |= judge.trip.is_none();
+            if facts.out_of_time || Instant::now() >= self.deadline {
+                facts.out_of_time = true;
                 let done = prev.map_or(0, |e| e.cursor.offset);
                 facts.pending_bytes += f.size.saturating_sub(done);
                 kept.extend(prev.cloned());
@@ -295,9 +307,11 @@ impl<'a> Run<'a> {
         }
         st.files = kept;
         st.trip = judge.trip.take();
+        st.held = judge.held.take();
         facts.progress = verdict::progress(cfg, &judge.memory);
         judge.memory.put(st);
         facts.trip = st.trip.clone();
+        facts.held = st.held.clone();
     }
 
     /// Opens, identifies and scans a file. `Ok(None)`: it vanished or is not a regular file.
@@ -320,9 +334,7 @@ impl<'a> Run<'a> {
             size,
             head: &head,
         };
-        let mut cursor = identity::resume(known, &opened, |dev, ino| {
-            self.sizes.get(&(dev, ino)).copied()
-        });
+        let mut cursor = identity::resume(known, &opened, |e| self.what_became(e));
         let (mut scanned, mut ended) = (0, Ended::CaughtUp);
         if mtime < self.incarnation {
             // Written only by an earlier incarnation: never trips.
@@ -330,7 +342,7 @@ impl<'a> Run<'a> {
         } else if cursor.offset < size {
             let m = match matcher {
                 Some(m) => m,
-                None => matcher.insert(self.first_matcher()?),
+                None => matcher.insert(self.first_matcher(judge.trip.as_ref())?),
             };
             let before = cursor.offset;
             ended = self.scan_bytes(&file, f, size, &mut cursor, m, judge)?;
@@ -365,6 +377,31 @@ impl<'a> Run<'a> {
         }))
     }
 
+    /// What became of a file read before: gone, still holding what was read
+    /// of it, or emptied or rewritten since (its start read again to tell).
+    fn what_became(&self, e: &FileState) -> Now {
+        let Some(f) = self.found.get(&(e.dev, e.ino)) else {
+            return Now::Gone;
+        };
+        if f.size < e.cursor.offset {
+            return Now::Changed;
+        }
+        let head = match open_regular(&f.path) {
+            Ok(Some((file, meta))) if (meta.dev(), meta.ino()) == (e.dev, e.ino) => {
+                identity::read_head(&file, meta.len())
+            }
+            // Renamed or replaced since it was found: it is not there as it was.
+            Ok(_) => return Now::Gone,
+            Err(e) => Err(e),
+        };
+        match head {
+            Ok(head) if identity::starts_like(&head, e) => Now::Holds,
+            Ok(_) => Now::Changed,
+            // Unreadable: taken as whole, so nothing is skipped on its account.
+            Err(_) => Now::Holds,
+        }
+    }
+
     /// Scans `file` from `cursor` to `size`, counting hits, until the deadline.
     fn scan_bytes(
         &self,
@@ -385,14 +422,23 @@ impl<'a> Run<'a> {
             &mut MappedFile::new(file),
             size,
             cursor,
-            &mut |hit| judge.on_hit(hit, &path),
+            &mut |hit| {
+                let tripped = judge.trip.is_some();
+                let flow = judge.on_hit(hit, &path);
+                if !tripped && let Some(t) = &judge.trip {
+                    // Reading goes on: a SIGBUS from here on must still say tripped.
+                    self.arm_sigbus(Some(t));
+                }
+                flow
+            },
             &mut || Instant::now() >= self.deadline,
         )
     }
 
     /// The matcher, built when the first file has new bytes; from then on a
-    /// SIGBUS (a file truncated while mapped) gives the report prepared here.
-    fn first_matcher(&self) -> io::Result<Matcher> {
+    /// SIGBUS (a file truncated while mapped) gives the report prepared by
+    /// [`Run::arm_sigbus`]: the sticky `trip`, if any.
+    fn first_matcher(&self, trip: Option<&Trip>) -> io::Result<Matcher> {
         let cfg = self.cfg;
         let mut m = Matcher::new(&cfg.literals(), &cfg.excepts, cfg.ignore_case)
             .map_err(io::Error::other)?;
@@ -403,19 +449,23 @@ impl<'a> Run<'a> {
                 .keeping_text_of(cfg.rules.len())
                 .bare_from(cfg.rules.len() + 1);
         }
-        let why = report::TRUNCATED_WHILE_MAPPED.to_string();
+        self.arm_sigbus(trip);
+        Ok(m)
+    }
+
+    /// Prepares what a SIGBUS prints: the trip, which stands whatever
+    /// happens to the files, or else that the run could not check.
+    fn arm_sigbus(&self, trip: Option<&Trip>) {
         let facts = Facts {
-            files: self.sizes.len(),
+            files: self.found.len(),
             ..Facts::default()
         };
-        let out = report::outcome(
-            cfg,
-            Some(self.incarnation),
-            facts,
-            &Verdict::CouldNotCheck(why),
-        );
-        sigbus::arm(out.exit.code(), out.stdout(cfg.format));
-        Ok(m)
+        let verdict = match trip {
+            Some(t) => Verdict::Tripped(t.clone()),
+            None => Verdict::CouldNotCheck(report::TRUNCATED_WHILE_MAPPED.to_string()),
+        };
+        let out = report::outcome(self.cfg, Some(self.incarnation), facts, &verdict);
+        sigbus::arm(out.exit.code(), out.stdout(self.cfg.format));
     }
 }
 

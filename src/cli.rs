@@ -39,7 +39,7 @@ pub struct Cli {
     name = "logprobe",
     version,
     about,
-    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe state show|reset [-s FILE]\n       logprobe preset show [NAME]",
+    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe ready [-s FILE]\n       logprobe state show|reset [-s FILE]\n       logprobe preset show [NAME]",
     after_help = "Exit status: 0 healthy, 1 unhealthy, 2 usage or configuration error, \
 3 could not check (only with --on-error fail). `logprobe --help` lists the subcommands."
 )]
@@ -55,9 +55,10 @@ struct CheckCli {
 /// clap's error, for the caller to print.
 pub fn parse(mut args: Vec<OsString>) -> Result<Cli, clap::Error> {
     match args.get(1).and_then(|a| a.to_str()) {
-        Some("install" | "state" | "preset" | "help" | "--help" | "-h" | "--version" | "-V") => {
-            Cli::try_parse_from(args)
-        }
+        Some(
+            "install" | "ready" | "state" | "preset" | "help" | "--help" | "-h" | "--version"
+            | "-V",
+        ) => Cli::try_parse_from(args),
         first => {
             if first == Some("check") {
                 args.remove(1);
@@ -99,6 +100,9 @@ pub enum Command {
         /// Directory to copy into, e.g. an emptyDir shared with the Filebeat container.
         dir: PathBuf,
     },
+    /// Readiness probe: fails when the crash-loop guard holds a rule back,
+    /// because restarting did not cure it (see --max-restarts).
+    Ready(ReadyArgs),
     /// Inspect or forget the saved offsets and verdict.
     State {
         /// show or reset.
@@ -207,7 +211,7 @@ pub struct CheckArgs {
     /// Stop scanning after this long, keep the progress, finish the rest next run [default: 400ms].
     #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,
-    /// Start of this incarnation (RFC 3339 or @<unix seconds>) [default: start of PID 1].
+    /// Start of this incarnation (RFC 3339 or @<unix seconds>) [default: this container's start].
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
     /// Also read this container's stderr/stdout as the kubelet stores it
@@ -226,6 +230,11 @@ pub struct CheckArgs {
     /// off disables) [default with the filebeat preset: 10m].
     #[arg(long, value_name = "DURATION|off")]
     pub max_stall: Option<String>,
+    /// Crash-loop guard: once the same rule has tripped in each of the last K
+    /// incarnations, it stops failing this probe and `logprobe ready` fails
+    /// instead (needs the state on a volume that survives restarts; 0 turns it off) [default: 3].
+    #[arg(long, value_name = "K")]
+    pub max_restarts: Option<String>,
     /// What is printed.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -241,4 +250,27 @@ pub struct CheckArgs {
     /// Where the node's file system is, for finding this pod's logs (tests lay out a fake node).
     #[arg(long, hide = true, value_name = "DIR")]
     pub pod_root: Option<PathBuf>,
+    /// Where /proc is, for dating the incarnation (tests lay out a fake one).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub proc_root: Option<PathBuf>,
+}
+
+/// Options of `ready`.
+#[derive(Debug, Args)]
+pub struct ReadyArgs {
+    /// The liveness probe's state file; without it, every state file in the default directory.
+    #[arg(short = 's', long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// The liveness probe's --since, if it has one.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// What is printed.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Where /proc is, for dating the incarnation (tests lay out a fake one).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub proc_root: Option<PathBuf>,
+    /// The container's own root file system, told apart from volumes (tests).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }

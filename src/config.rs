@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{CheckArgs, Format, OnError, PresetName};
 use crate::digest::{FNV_OFFSET, fnv1a};
 use crate::error::Error;
+use crate::guard;
 use crate::preset::{self, DEFAULT_CONTAINER, Preset};
 use crate::rules::{self, Rule, When};
 use crate::stall;
@@ -64,7 +65,7 @@ pub struct Config {
     /// Time after which scanning stops and resumes on the next run, in nanoseconds.
     pub budget_ns: i64,
     /// The incarnation's start given with `--since`, in ns since the epoch;
-    /// `None` means the start of PID 1.
+    /// `None` means this container's start (see [`crate::incarnation`]).
     pub since_ns: Option<i64>,
     /// The pod-log source.
     pub pod_logs: PodLogs,
@@ -73,6 +74,10 @@ pub struct Config {
     /// The file-system root under which this pod's logs are looked for: `/`,
     /// or a fake node's root in tests (the hidden `--pod-root`).
     pub pod_root: PathBuf,
+    /// `/proc`, or a fake one in tests (the hidden `--proc-root`).
+    pub proc_root: PathBuf,
+    /// `--max-restarts`: the crash-loop guard's K; 0 turns it off.
+    pub max_restarts: u32,
     /// Fail when no watched file has grown for this long, in nanoseconds.
     pub max_silence_ns: Option<i64>,
     /// Output format.
@@ -135,6 +140,7 @@ impl Config {
             ));
         }
         let max_silence_ns = duration("--max-silence", a.max_silence.as_deref())?;
+        let max_restarts = max_restarts(a.max_restarts.as_deref())?;
         let max_stall_ns = match a.max_stall.as_deref() {
             None => preset.max_stall_ns,
             Some("off") => None,
@@ -164,6 +170,11 @@ impl Config {
             pod_logs,
             container: container.to_string(),
             pod_root: a.pod_root.clone().unwrap_or_else(|| PathBuf::from("/")),
+            proc_root: a
+                .proc_root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/proc")),
+            max_restarts,
             max_silence_ns,
             format: a.format.unwrap_or(Format::Text),
             on_error: a.on_error.unwrap_or(OnError::Pass),
@@ -172,6 +183,22 @@ impl Config {
             id,
         })
     }
+}
+
+/// `--max-restarts`, from 0 to [`guard::MAX_RESTARTS_LIMIT`].
+fn max_restarts(v: Option<&str>) -> Result<u32, String> {
+    let Some(v) = v else {
+        return Ok(guard::DEFAULT_MAX_RESTARTS);
+    };
+    v.parse::<u32>()
+        .ok()
+        .filter(|&k| k <= guard::MAX_RESTARTS_LIMIT)
+        .ok_or_else(|| {
+            format!(
+                "--max-restarts: {v:?} is not a whole number from 0 (off) to {}",
+                guard::MAX_RESTARTS_LIMIT
+            )
+        })
 }
 
 /// `--log`, or the preset's paths.

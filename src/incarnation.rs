@@ -1,22 +1,38 @@
-//! When this incarnation of the container began: the start of PID 1 in the
-//! probe's PID namespace (the container's init).
+//! When this incarnation of the container began: the start of the oldest
+//! process that shares the probe's mount namespace (the container's init).
 //!
-//! `/proc/1/stat` gives the start in clock ticks since boot. The boot moment
-//! is taken as `CLOCK_REALTIME − CLOCK_BOOTTIME`, read together, which is
-//! exact to the microsecond, unlike `btime` in `/proc/stat` (whole seconds).
-//! The result may lie up to one tick (10 ms) before the true start.
+//! Every container has a mount namespace of its own, whoever shares its PID
+//! namespace: with `shareProcessNamespace: true` PID 1 is the pod's pause
+//! process, and with `hostPID: true` it is the node's init, but the oldest
+//! process in this container's mount namespace is still the container's own
+//! first process. When PID 1 shares the mount namespace (the usual pod), it
+//! is that process, found without looking further. When the probe cannot
+//! read its own mount namespace, PID 1 is taken, as before namespaces were
+//! consulted. Processes whose namespace cannot be read (another user's, or
+//! one with capabilities the probe lacks) are not the container's.
+//!
+//! `/proc/<pid>/stat` gives the start in clock ticks since boot. The boot
+//! moment is taken as `CLOCK_REALTIME − CLOCK_BOOTTIME`, read together,
+//! which is exact to the microsecond, unlike `btime` in `/proc/stat` (whole
+//! seconds). The result may lie up to one tick (10 ms) before the true start.
 //!
 //! That wall-clock value differs by nanoseconds between runs (two clocks read
 //! one after the other) and moves when the clock is stepped, so it is never
-//! compared between runs: an incarnation is identified by the boot's ID and
-//! PID 1's start in ticks, which are exact.
+//! compared between runs: an incarnation is identified by the boot's ID, the
+//! process's PID and its start in ticks, which are exact.
+
+use std::path::Path;
+
+use nix::time::{ClockId, clock_gettime};
+use nix::unistd::{SysconfVar, sysconf};
 
 /// The current incarnation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incarnation {
     /// What identifies it across runs.
     pub id: String,
-    /// Its start, ns since the epoch (compared with file modification times).
+    /// Its start, ns since the epoch (compared with file modification times
+    /// and line times).
     pub start_ns: i64,
 }
 
@@ -29,26 +45,62 @@ impl Incarnation {
         }
     }
 
-    /// The incarnation of PID 1 in this PID namespace.
+    /// The incarnation of this container, read from `proc` (`/proc`, or a
+    /// fake one in tests).
     ///
     /// # Errors
-    /// `/proc` is not mounted or not readable.
-    pub fn pid1() -> Result<Incarnation, String> {
-        let stat = std::fs::read_to_string("/proc/1/stat")
-            .map_err(|e| format!("/proc/1/stat: {}", crate::error::io_text(&e)))?;
-        let ticks =
-            start_ticks(&stat).ok_or_else(|| "/proc/1/stat: unexpected contents".to_string())?;
-        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    /// `proc` is not mounted or not readable, or the clocks cannot be read.
+    pub fn of_container(proc: &Path) -> Result<Incarnation, String> {
+        let (pid, ticks) = container_init(proc)?;
+        let boot =
+            std::fs::read_to_string(proc.join("sys/kernel/random/boot_id")).unwrap_or_default();
         let start_ns = start_ns(ticks).ok_or_else(|| "cannot read the clocks".to_string())?;
         Ok(Incarnation {
-            id: format!("pid1:{}:{ticks}", boot.trim()),
+            id: format!("init:{}:{pid}:{ticks}", boot.trim()),
             start_ns,
         })
     }
 }
 
-use nix::time::{ClockId, clock_gettime};
-use nix::unistd::{SysconfVar, sysconf};
+/// The PID and start (in ticks) of the container's first process.
+fn container_init(proc: &Path) -> Result<(u32, u64), String> {
+    let Ok(own) = std::fs::read_link(proc.join("self/ns/mnt")) else {
+        return Ok((1, start_of(proc, 1)?));
+    };
+    let shares =
+        |pid: u32| std::fs::read_link(proc.join(format!("{pid}/ns/mnt"))).is_ok_and(|ns| ns == own);
+    if shares(1) {
+        return Ok((1, start_of(proc, 1)?));
+    }
+    // The probe itself is never the container's first process.
+    let me = std::fs::read_link(proc.join("self"))
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<u32>().ok());
+    let entries = std::fs::read_dir(proc)
+        .map_err(|e| format!("{}: {}", proc.display(), crate::error::io_text(&e)))?;
+    let oldest = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| Some(pid) != me && shares(pid))
+        // A process that ended since it was listed is skipped.
+        .filter_map(|pid| Some((start_of(proc, pid).ok()?, pid)))
+        .min();
+    match oldest {
+        Some((ticks, pid)) => Ok((pid, ticks)),
+        None => Err(format!(
+            "{}: no other process readable here shares this container's mount namespace",
+            proc.display()
+        )),
+    }
+}
+
+/// When process `pid` started, in clock ticks since boot.
+fn start_of(proc: &Path, pid: u32) -> Result<u64, String> {
+    let path = proc.join(format!("{pid}/stat"));
+    let stat = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {}", path.display(), crate::error::io_text(&e)))?;
+    start_ticks(&stat).ok_or_else(|| format!("{}: unexpected contents", path.display()))
+}
 
 /// Wall-clock time, in ns since the epoch, of `ticks` clock ticks after boot.
 fn start_ns(ticks: u64) -> Option<i64> {
@@ -82,11 +134,12 @@ mod tests {
     }
 
     #[test]
-    fn pid1_started_in_the_past_and_is_the_same_every_time() {
-        let a = Incarnation::pid1().unwrap();
+    fn this_container_started_in_the_past_and_is_the_same_every_time() {
+        let proc = Path::new("/proc");
+        let a = Incarnation::of_container(proc).unwrap();
         assert!(a.start_ns > 0 && a.start_ns <= crate::timefmt::now_ns());
         for _ in 0..100 {
-            assert_eq!(Incarnation::pid1().unwrap().id, a.id);
+            assert_eq!(Incarnation::of_container(proc).unwrap().id, a.id);
         }
     }
 }

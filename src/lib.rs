@@ -17,10 +17,12 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod exit;
+pub mod guard;
 pub mod incarnation;
 pub mod install;
 pub mod linetime;
 pub mod preset;
+pub mod ready;
 pub mod report;
 pub mod rules;
 pub mod scan;
@@ -41,6 +43,7 @@ pub fn run(cli: Cli) -> Exit {
         None => check::command(&cli.check),
         Some(Command::Check(a)) => check::command(&a),
         Some(Command::Install { dir }) => install::command(&dir),
+        Some(Command::Ready(a)) => ready::command(&a),
         Some(Command::State { action }) => state_cmd::command(&action),
         Some(Command::Preset {
             action: cli::PresetAction::Show { name },

@@ -11,7 +11,7 @@ use crate::cli::{Format, OnError};
 use crate::config::Config;
 use crate::error;
 use crate::exit::{Exit, exit_for};
-use crate::state::{Evidence, State, Trip};
+use crate::state::{Evidence, Past, State, Trip};
 use crate::timefmt::{format_duration, format_rfc3339};
 use crate::verdict::{Facts, Healthy, Progress, Status, Verdict};
 
@@ -61,7 +61,7 @@ pub struct Outcome {
     pub message: String,
     /// Bytes scanned by this run.
     pub scanned_bytes: u64,
-    /// Bytes found but left for the next run (budget reached or tripped).
+    /// Bytes found but left for the next run (budget reached).
     pub pending_bytes: u64,
     /// Log files found.
     pub files: usize,
@@ -76,6 +76,12 @@ pub struct Outcome {
     /// With `--max-silence`: when a watched log last grew, if too long ago.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub silent_since: Option<String>,
+    /// A trip the crash-loop guard held back: it does not fail the probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<MatchReport>,
+    /// Why the crash-loop guard holds a rule back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<String>,
     /// Trouble that kept the probe from checking everything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
@@ -232,7 +238,52 @@ fn progress_message(p: Option<&Progress>) -> String {
     }
 }
 
+/// Why the crash-loop guard holds a rule back: it tripped each of the last
+/// `k` incarnations, the latest being `p`.
+pub fn uncured(p: &Past, k: u32) -> String {
+    let rule = cut(p.tripped.as_deref().unwrap_or_default(), 120);
+    let times = if k == 1 {
+        "the last incarnation".to_string()
+    } else {
+        format!("each of the last {k} incarnations")
+    };
+    format!(
+        "{rule:?} tripped {times} (the latest started {}), so a restart does not cure it",
+        format_rfc3339(p.incarnation)
+    )
+}
+
+/// The healthy line's word on the crash-loop guard, if it holds a rule back.
+fn guard_note(cfg: &Config, f: &Facts) -> String {
+    let Some(p) = &f.uncured else {
+        return String::new();
+    };
+    let why = uncured(p, cfg.max_restarts);
+    match &f.held {
+        Some(t) => format!(
+            "; held back by the crash-loop guard: {why}; it tripped again in {} at byte {} \
+             (first seen {}), and `logprobe ready` fails instead: {}",
+            cut(&t.file, 200),
+            t.offset,
+            format_rfc3339(t.first_seen),
+            cut(&t.line, 200)
+        ),
+        None => format!(
+            "; the crash-loop guard holds {:?} back: {why} (`logprobe ready` fails)",
+            cut(p.tripped.as_deref().unwrap_or_default(), 120)
+        ),
+    }
+}
+
 fn healthy_message(cfg: &Config, f: &Facts, kind: Healthy) -> String {
+    let mut m = healthy_head(cfg, f, kind);
+    if kind != Healthy::Busy {
+        m.push_str(&guard_note(cfg, f));
+    }
+    m
+}
+
+fn healthy_head(cfg: &Config, f: &Facts, kind: Healthy) -> String {
     let mut m = match kind {
         Healthy::Busy => {
             return "HEALTHY: another run is checking right now; no trip recorded in this incarnation"
@@ -275,6 +326,8 @@ pub fn outcome(cfg: &Config, incarnation: Option<i64>, f: Facts, v: &Verdict) ->
         state: cfg.state_path.display().to_string(),
         incarnation: incarnation.map(format_rfc3339),
         silent_since: None,
+        held: f.held.as_ref().map(MatchReport::from),
+        guard: f.uncured.as_ref().map(|p| uncured(p, cfg.max_restarts)),
         errors: Vec::new(),
         warnings: f.warnings.clone(),
     };

@@ -55,6 +55,17 @@ pub struct State {
     /// The current run of stalled metrics reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stall: Option<StallRun>,
+    /// A trip the crash-loop guard held back in this incarnation: it did not
+    /// fail the liveness probe (see [`crate::guard`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Trip>,
+    /// The earlier incarnations this state saw, oldest first, at most
+    /// [`crate::guard::HISTORY`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Past>,
+    /// `--max-restarts` of the run that wrote it, for `logprobe ready`.
+    #[serde(default = "crate::guard::default_max_restarts")]
+    pub max_restarts: u32,
     /// One entry per log file seen on the last run, oldest first.
     #[serde(default)]
     pub files: Vec<FileState>,
@@ -72,9 +83,26 @@ impl State {
             hits: Vec::new(),
             runs: Vec::new(),
             stall: None,
+            held: None,
+            history: Vec::new(),
+            max_restarts: crate::guard::default_max_restarts(),
             files: Vec::new(),
         }
     }
+}
+
+/// An earlier incarnation, as the crash-loop guard remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Past {
+    /// Its start, ns since the epoch.
+    pub incarnation: i64,
+    /// The pattern of the rule that tripped it (or that the guard held
+    /// back); `None`: it did not trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tripped: Option<String>,
+    /// The tripping line, escaped and cut.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub line: String,
 }
 
 /// What is known of one log file.

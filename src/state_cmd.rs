@@ -20,8 +20,16 @@ pub fn command(action: &StateAction) -> Exit {
 
 /// The state files `state show|reset` act on.
 fn state_files(a: &StateArgs) -> Result<Vec<PathBuf>, String> {
-    if let Some(p) = &a.state {
-        return Ok(vec![p.clone()]);
+    files(a.state.as_deref())
+}
+
+/// `state`, or without it every state file in the default directory.
+///
+/// # Errors
+/// The default directory cannot be read.
+pub fn files(state: Option<&Path>) -> Result<Vec<PathBuf>, String> {
+    if let Some(p) = state {
+        return Ok(vec![p.to_path_buf()]);
     }
     let dir = Path::new(DEFAULT_STATE_DIR);
     let entries = match std::fs::read_dir(dir) {

@@ -12,11 +12,12 @@
 //!   what it found ([`Facts`]); its words are [`crate::report`]'s.
 
 use crate::config::{Config, Role};
+use crate::guard;
 use crate::incarnation::Incarnation;
 use crate::rules::When;
 use crate::scan::{Flow, Hit};
 use crate::stall::{self, Reading};
-use crate::state::{Evidence, HitRecord, PersistRun, StallRun, State, Trip};
+use crate::state::{Evidence, HitRecord, Past, PersistRun, StallRun, State, Trip};
 
 /// The verdict of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -57,6 +58,11 @@ pub struct Facts {
     pub pending_bytes: u64,
     /// The budget ran out before every file was scanned.
     pub out_of_time: bool,
+    /// A trip the crash-loop guard held back in this incarnation.
+    pub held: Option<Trip>,
+    /// The latest incarnation of a rule that tripped each of the last
+    /// `--max-restarts`: the guard holds that rule back.
+    pub uncured: Option<Past>,
 }
 
 /// How far the rules have come toward a trip, for the healthy line.
@@ -210,19 +216,24 @@ pub fn decide(f: &Facts, incarnation: i64, max_silence_ns: Option<i64>, now: i64
     Verdict::Healthy(Healthy::Scanned)
 }
 
-/// Brings a loaded state into this run's incarnation and configuration.
-/// Returns the state to work on, and whether a verdict of another
+/// Brings a loaded state into this run's incarnation and configuration; an
+/// earlier incarnation goes into the crash-loop guard's history. Returns the state to work on, and whether a verdict of another
 /// configuration was dropped (worth a warning: two configurations share a state).
 pub fn reconcile(loaded: Option<State>, config: &str, incarnation: &Incarnation) -> (State, bool) {
     let Some(mut st) = loaded else {
         return (State::new(config, incarnation), false);
     };
     let other_config = st.config != config;
-    if other_config || st.incarnation_id != incarnation.id {
+    let other_incarnation = st.incarnation_id != incarnation.id;
+    if other_incarnation {
+        guard::close(&mut st);
+    }
+    if other_config || other_incarnation {
         st.config = config.to_string();
         st.incarnation = incarnation.start_ns;
         st.incarnation_id = incarnation.id.clone();
         st.trip = None;
+        st.held = None;
         st.hits.clear();
         st.runs.clear();
         st.stall = None;
@@ -265,30 +276,67 @@ impl Memory {
 /// A line's time is its own ([`Hit::time`]) or, without one, `now`, the
 /// time the probe first saw it. Windows, persistence and stalls are measured
 /// in those times only, so the verdict is the same however the lines are
-/// split across runs.
+/// split across runs. A line whose own time lies before the incarnation's
+/// start was written by an earlier incarnation and never counts.
+///
+/// Once tripped, the judge counts nothing more but lets the scan go on, so
+/// the offsets keep up with the log while the verdict is sticky: after a
+/// restart, only lines written since the last run are left to read.
 #[derive(Debug)]
 pub struct Judge<'a> {
     cfg: &'a Config,
     now: i64,
+    /// Start of the incarnation, ns since the epoch.
+    since: i64,
+    /// The pattern of a rule the crash-loop guard holds back.
+    guarded: Option<String>,
     /// What the rules remember.
     pub memory: Memory,
-    /// Set when the probe trips.
+    /// Set when the probe trips (or tripped earlier in this incarnation).
     pub trip: Option<Trip>,
+    /// Set when the guarded rule trips: it does not fail the probe.
+    pub held: Option<Trip>,
 }
 
 impl<'a> Judge<'a> {
-    /// Starts judging with what the state remembers.
+    /// Starts judging with what the state remembers, counting every line.
     pub fn new(cfg: &'a Config, now: i64, memory: Memory) -> Judge<'a> {
         Judge {
             cfg,
             now,
+            since: i64::MIN,
+            guarded: None,
             memory,
             trip: None,
+            held: None,
         }
     }
 
-    /// Judges a matching line of `file`; says whether to go on scanning.
+    /// Lines whose own time lies before `start` (the incarnation's) do not count.
+    pub fn since(mut self, start: i64) -> Self {
+        self.since = start;
+        self
+    }
+
+    /// What this incarnation already found: its sticky trip (nothing more
+    /// counts), its held trip, and the pattern the guard holds back.
+    pub fn after(
+        mut self,
+        trip: Option<Trip>,
+        held: Option<Trip>,
+        guarded: Option<String>,
+    ) -> Self {
+        self.trip = trip;
+        self.held = held;
+        self.guarded = guarded;
+        self
+    }
+
+    /// Judges a matching line of `file`; the scan always goes on.
     pub fn on_hit(&mut self, hit: Hit, file: &str) -> Flow {
+        if self.trip.is_some() || hit.time.is_some_and(|t| t < self.since) {
+            return Flow::Continue;
+        }
         let t = hit.time.unwrap_or(self.now);
         let evidence = match self.cfg.role(hit.pattern) {
             Role::Rule(i) => match self.cfg.rules[i].when {
@@ -313,7 +361,7 @@ impl<'a> Judge<'a> {
             Some(text) => crate::scan::snippet(text),
             None => hit.snippet,
         };
-        self.trip = Some(Trip {
+        let trip = Trip {
             pattern: literals.get(hit.pattern).cloned().unwrap_or_default(),
             file: file.to_string(),
             offset: hit.line_start,
@@ -321,8 +369,13 @@ impl<'a> Judge<'a> {
             first_seen: self.now,
             count,
             evidence: Some(evidence),
-        });
-        Flow::Stop
+        };
+        if self.guarded.as_ref() == Some(&trip.pattern) {
+            self.held.get_or_insert(trip);
+        } else {
+            self.trip = Some(trip);
+        }
+        Flow::Continue
     }
 
     /// A line of a threshold rule: trips at the `threshold`-th within `window`
@@ -471,8 +524,9 @@ mod tests {
             let mut j = Judge::new(cfg, 0, memory);
             for &t in *times {
                 at += 1;
-                if j.on_hit(hit(0, Some(t), at), "f") == Flow::Stop {
-                    return Some((n, j.trip.unwrap().offset));
+                assert_eq!(j.on_hit(hit(0, Some(t), at), "f"), Flow::Continue);
+                if let Some(trip) = &j.trip {
+                    return Some((n, trip.offset));
                 }
             }
             memory = j.memory;
@@ -492,6 +546,51 @@ mod tests {
         let mut j = Judge::new(&cfg, 7 * S, Memory::default());
         j.on_hit(hit(0, None, 1), "f");
         assert_eq!(j.memory.hits[0].time, 7 * S);
+    }
+
+    #[test]
+    fn lines_older_than_the_incarnation_never_count() {
+        let cfg = config(&["-p", "p"]);
+        let mut j = Judge::new(&cfg, 100 * S, Memory::default()).since(50 * S);
+        j.on_hit(hit(0, Some(49), 1), "f");
+        assert!(j.trip.is_none(), "written before the start");
+        // A line without a time of its own is as new as the run that sees it.
+        j.on_hit(hit(0, None, 2), "f");
+        assert_eq!(j.trip.as_ref().map(|t| t.offset), Some(2));
+        let mut j = Judge::new(&cfg, 100 * S, Memory::default()).since(50 * S);
+        j.on_hit(hit(0, Some(50), 3), "f");
+        assert_eq!(j.trip.map(|t| t.offset), Some(3), "written at the start");
+    }
+
+    #[test]
+    fn once_tripped_nothing_more_counts_and_the_first_trip_stands() {
+        let cfg = config(&["-p", "p", "-p", "q"]);
+        let mut j = Judge::new(&cfg, 0, Memory::default());
+        j.on_hit(hit(0, Some(1), 1), "f");
+        for at in 2..10 {
+            assert_eq!(j.on_hit(hit(1, Some(at as i64), at), "f"), Flow::Continue);
+        }
+        assert_eq!(
+            j.trip.as_ref().map(|t| (t.pattern.as_str(), t.offset)),
+            Some(("p", 1))
+        );
+        assert!(j.memory.hits.is_empty());
+    }
+
+    #[test]
+    fn the_guarded_rule_is_held_and_the_others_still_trip() {
+        let cfg = config(&["-p", "p", "-p", "q"]);
+        let mut j = Judge::new(&cfg, 0, Memory::default()).after(None, None, Some("p".into()));
+        j.on_hit(hit(0, Some(1), 1), "f");
+        j.on_hit(hit(0, Some(2), 2), "f");
+        assert!(j.trip.is_none());
+        assert_eq!(
+            j.held.as_ref().map(|t| t.offset),
+            Some(1),
+            "the first is kept"
+        );
+        j.on_hit(hit(1, Some(3), 3), "f");
+        assert_eq!(j.trip.map(|t| t.pattern), Some("q".to_string()));
     }
 
     #[test]
@@ -535,8 +634,9 @@ mod tests {
                 if text.is_empty() {
                     h.pattern = report + 1; // an output error line
                 }
-                if j.on_hit(h, "f") == Flow::Stop {
-                    return Some(j.trip.unwrap());
+                j.on_hit(h, "f");
+                if j.trip.is_some() {
+                    return j.trip;
                 }
             }
             None
@@ -583,10 +683,22 @@ mod tests {
         let (r, w) = reconcile(Some(s.clone()), "c", &Incarnation::since(2));
         assert!(r.trip.is_none() && !w);
         assert_eq!(r.files, s.files);
+        // The earlier incarnation is remembered, with the rule that tripped it.
+        assert_eq!(r.history.len(), 1);
+        assert_eq!(r.history[0].tripped.as_deref(), Some("p"));
+        assert_eq!(r.history[0].incarnation, 1);
+        assert_eq!(
+            reconcile(Some(r), "c", &Incarnation::since(2))
+                .0
+                .history
+                .len(),
+            1
+        );
         let (same, _) = reconcile(Some(s.clone()), "c", &Incarnation::since(1));
         assert!(same.trip.is_some());
         let (other, w) = reconcile(Some(s), "d", &Incarnation::since(1));
         assert!(other.trip.is_none() && w);
+        assert!(other.history.is_empty(), "the same incarnation");
     }
 
     fn trip() -> Trip {

@@ -403,11 +403,12 @@ struct MFile {
     data: Vec<u8>,
     /// Bytes whose complete lines some run has had.
     seen: usize,
-    /// Its length at the last run: the probe tells a copy of it from a new
-    /// file by its first 1 KiB, so only when it had that much.
+    /// Its length at the last run: the probe fingerprints a file by its
+    /// first 1 KiB, or all of it when shorter.
     run_len: usize,
-    /// For a copy: the original's `id` and `seen`, settled at the next run.
-    source: Option<(usize, usize)>,
+    /// For a copy: the original's `id` and `seen`, and whether its
+    /// fingerprint was a whole 1 KiB; settled at the next run.
+    source: Option<(usize, usize, bool)>,
     /// Unique, stable across insertions.
     id: usize,
     /// The incarnation that wrote it.
@@ -827,13 +828,14 @@ impl Model {
                 data: f.data.clone(),
                 seen: 0,
                 run_len: 0,
-                // The probe takes it for a copy when the original had its
-                // whole 1 KiB fingerprint at the last run, and is gone or
-                // shorter than that run's offset at the next: then what was
-                // read of the original is not read again. Otherwise the copy
-                // looks new and is read whole: a known limit, modelled
-                // rather than expected away.
-                source: (f.run_len >= FINGERPRINT_BYTES).then_some((f.id, f.seen)),
+                // The probe takes it for a copy when it starts with what the
+                // last run fingerprinted of the original, and at the next run
+                // the original no longer holds what was read (truncated here,
+                // then rewritten with other lines), or is gone and had a whole
+                // 1 KiB fingerprint: then what was read of the original is not
+                // read again. A small original that is gone leaves its copy
+                // looking new, read whole: modelled rather than expected away.
+                source: (f.seen > 0).then_some((f.id, f.seen, f.run_len >= FINGERPRINT_BYTES)),
                 id: self.files.len(),
                 incarnation: f.incarnation,
             };
@@ -1000,9 +1002,11 @@ impl Model {
     fn observe(&mut self) {
         let (max_line, ic) = (self.case.max_line, self.case.ignore_case);
         for c in 0..self.files.len() {
-            if let Some((id, seen)) = self.files[c].source.take() {
+            if let Some((id, seen, whole)) = self.files[c].source.take() {
                 let o = self.files.iter().find(|f| f.id == id).unwrap();
-                if o.name.is_none() || o.data.len() < seen {
+                // Still there, it was truncated: shorter than `seen`, or
+                // starting with lines written since (every line is unique).
+                if o.name.is_some() || whole {
                     self.files[c].seen = seen;
                 }
             }
@@ -1408,6 +1412,8 @@ fn config(case: &Case, env: &Env, since: i64) -> Config {
         max_stall,
         budget: Some("1h".into()),
         since: Some(crate::util::at_ns(since)),
+        // The crash-loop guard is not modelled yet.
+        max_restarts: Some("0".into()),
         max_line: Some(case.max_line),
         map_window: Some(
             case.max_line + if case.shape.is_some() { longest } else { 5 } + case.window_extra,

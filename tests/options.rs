@@ -5,7 +5,7 @@
 use std::fs;
 use std::time::Duration;
 
-use crate::util::{Env, STUCK, benign_7x, s, stuck_7x};
+use crate::util::{Env, STUCK, benign_7x, log_time, s, stuck_7x, stuck_7x_at};
 
 #[test]
 fn usage_errors_are_one_line_naming_the_flag_or_file() {
@@ -86,13 +86,12 @@ fn threshold_within_a_window() {
 
 #[test]
 fn threshold_hits_expire_outside_the_window() {
-    // By the lines' own times: two at 10:02:11, the third two seconds later.
+    // By the lines' own times: two at one moment, the third two seconds later.
     let e = Env::new();
-    e.logs.append("filebeat", stuck_7x());
-    e.logs.append("filebeat", stuck_7x());
+    e.logs.append("filebeat", stuck_7x_at(&log_time(131)));
+    e.logs.append("filebeat", stuck_7x_at(&log_time(131)));
     e.check(&["-t", "3", "-w", "1s"]).expect(0);
-    let later = stuck_7x().replace("10:02:11.386Z", "10:02:13.386Z");
-    e.logs.append("filebeat", later);
+    e.logs.append("filebeat", stuck_7x_at(&log_time(133)));
     e.check(&["-t", "3", "-w", "1s"])
         .expect(0)
         .stdout_has("1 of 3");
@@ -111,11 +110,12 @@ fn threshold_hits_expire_outside_the_window() {
 #[test]
 fn lines_with_one_time_fall_in_one_window_however_late_they_are_read() {
     let e = Env::new();
-    e.logs.append("filebeat", stuck_7x());
-    e.logs.append("filebeat", stuck_7x());
+    let t = log_time(131);
+    e.logs.append("filebeat", stuck_7x_at(&t));
+    e.logs.append("filebeat", stuck_7x_at(&t));
     e.check(&["-t", "3", "-w", "1s"]).expect(0);
     std::thread::sleep(Duration::from_millis(1100));
-    e.logs.append("filebeat", stuck_7x());
+    e.logs.append("filebeat", stuck_7x_at(&t));
     e.check(&["-t", "3", "-w", "1s"])
         .expect(1)
         .stdout_has("UNHEALTHY: 3 matching lines within 1s; last ");

@@ -109,17 +109,48 @@ pub fn log_time(secs: i64) -> String {
     format!("2026-11-{day:02}T{h:02}:{m:02}:{s:02}.000Z")
 }
 
-/// Filebeat 7.x's autodiscover error, without its newline; `tail` follows the message.
+/// The time now as Filebeat 7.x writes it at the start of a line (UTC, ms):
+/// lines written by the Filebeat of this incarnation.
+pub fn now_7x() -> String {
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let (secs, ms) = (t.as_secs() as i64, t.subsec_millis());
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rest / 3600, rest / 60 % 60, rest % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+}
+
+/// Filebeat 7.x's autodiscover error, written now, without its newline;
+/// `tail` follows the message.
 pub fn stuck_7x_line(tail: &str) -> String {
     format!(
-        "2026-11-26T10:02:11.386Z\tERROR\t[autodiscover]\tcfgfile/list.go:95\tError creating runner from config: {STUCK}{tail}"
+        "{}\tERROR\t[autodiscover]\tcfgfile/list.go:95\tError creating runner from config: {STUCK}{tail}",
+        now_7x()
     )
 }
 
 /// A one-shot start-up failure that the filebeat preset trips on at once
-/// (`add_kubernetes_metadata: could not detect kubernetes env`), 7.x text.
+/// (`add_kubernetes_metadata: could not detect kubernetes env`), 7.x text, written now.
 pub fn one_shot_7x() -> String {
-    "2026-11-26T10:02:11.386Z\tERROR\t[kubernetes]\tadd_kubernetes_metadata/kubernetes.go:71\tadd_kubernetes_metadata: could not detect kubernetes env: unable to build kube config due to error: invalid configuration: no configuration has been provided".to_string()
+    format!(
+        "{}\tERROR\t[kubernetes]\tadd_kubernetes_metadata/kubernetes.go:71\tadd_kubernetes_metadata: could not detect kubernetes env: unable to build kube config due to error: invalid configuration: no configuration has been provided",
+        now_7x()
+    )
+}
+
+/// Filebeat 7.x's autodiscover error, logged at `time` (see [`log_time`]).
+pub fn stuck_7x_at(time: &str) -> String {
+    let line = stuck_7x();
+    format!("{time}{}", &line[line.find('\t').unwrap()..])
 }
 
 /// Filebeat 7.x's autodiscover error, as logged.
@@ -135,11 +166,11 @@ pub fn stuck_7x_id(id: &str) -> String {
     format!("{}\n", stuck_7x_line(&format!(" {id}")))
 }
 
-/// A benign Filebeat 7.x metrics line.
+/// A benign Filebeat 7.x metrics line, written now.
 pub fn benign_7x(i: usize) -> String {
     format!(
-        "2026-11-26T10:00:{:02}.000Z\tINFO\t[monitoring]\tlog/log.go:145\tNon-zero metrics in the last 30s\t{{\"n\":{i}}}\n",
-        i % 60
+        "{}\tINFO\t[monitoring]\tlog/log.go:145\tNon-zero metrics in the last 30s\t{{\"n\":{i}}}\n",
+        now_7x()
     )
 }
 
@@ -167,6 +198,12 @@ pub fn benign_8x(i: usize) -> String {
 /// A CRI record as the kubelet writes it: `<time> <stream> <P|F> <text>`.
 pub fn cri(stream: &str, tag: &str, text: &str) -> String {
     format!("2026-11-26T10:00:00.123456789Z {stream} {tag} {text}\n")
+}
+
+/// A CRI record written now, as the runtime writes this incarnation's output.
+pub fn cri_now(stream: &str, tag: &str, text: &str) -> String {
+    let t = now_7x().replace('Z', "000000Z");
+    format!("{t} {stream} {tag} {text}\n")
 }
 
 /// A CRI record written `secs` after 2026-11-26T10:00:00Z (see [`log_time`]).

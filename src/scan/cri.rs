@@ -14,10 +14,16 @@
 //!   is incomplete it stays at that line's first record, and no record after
 //!   it is counted, so rereading them next run counts nothing twice.
 //! - A line whose records span `max_line` bytes or more is scanned in pieces:
-//!   the cursor then waits at its last record read, which the next run rereads
-//!   as overlap (its text held no match, or the line is settled).
+//!   the cursor then waits at the latest of its records read from which their
+//!   texts hold at least the overlap (longest literal − 1) of the joined text,
+//!   or at the first record read, and the next run rereads them as overlap
+//!   (their text held no match, or the line is settled). Rereading only the
+//!   last record would lose a pattern cut between two records' texts.
+//! - A line followed by a record too long to join ends before that record.
 //! - A record that is itself longer than `max_line` (the kubelet never writes
 //!   one) is scanned as plain text in pieces ([`LongLine::split_record`]).
+
+use std::collections::VecDeque;
 
 use super::cursor::{Cursor, LongLine};
 use super::lines::scan_chunk;
@@ -47,6 +53,31 @@ struct Pending<'b> {
     text: Vec<u8>,
     settled: bool,
     long: bool,
+    /// The line's latest records read in this call, `(start, text length)`,
+    /// oldest first: the fewest whose texts hold the matcher's overlap (all
+    /// of them while they hold less). The first is where a cut line waits.
+    reread: VecDeque<(usize, usize)>,
+    /// Bytes of text in `reread` after its first record.
+    reread_after_first: usize,
+    /// The end of the line's last record read (its newline included).
+    last_end: usize,
+}
+
+impl Pending<'_> {
+    /// Notes a record of the line read, `[start, end)` with `text_len` bytes
+    /// of text, keeping in `reread` only what covers `overlap` bytes of text.
+    fn read(&mut self, start: usize, end: usize, text_len: usize, overlap: usize) {
+        if !self.reread.is_empty() {
+            self.reread_after_first += text_len;
+        }
+        self.reread.push_back((start, text_len));
+        self.last_end = end;
+        while self.reread.len() > 1 && self.reread_after_first >= overlap {
+            self.reread.pop_front();
+            let (_, first) = self.reread[0];
+            self.reread_after_first -= first;
+        }
+    }
 }
 
 /// What lies after a partial record: its line's final record, or not yet.
@@ -134,9 +165,10 @@ pub fn scan_chunk_cri(
         on_hit,
         pending: None,
         stop_after: None,
+        giant_ahead: false,
     };
     if let Some(ll) = cursor.long_line
-        && let Some(flow) = pass.resume(ll, p, cursor)
+        && let Some(flow) = pass.resume(ll, p)
     {
         return flow;
     }
@@ -172,6 +204,9 @@ struct Pass<'b, 'h> {
     pending: Option<Pending<'b>>,
     /// Where a line cut into pieces must stop this run: its stream's last record here.
     stop_after: Option<usize>,
+    /// A record too long to join ends the buffer after `stop_after`: the
+    /// line ends before it.
+    giant_ahead: bool,
 }
 
 impl<'b> Pass<'b, '_> {
@@ -179,9 +214,9 @@ impl<'b> Pass<'b, '_> {
         self.buf_start + p as u64
     }
 
-    /// Goes on with a line cut into pieces by an earlier call, whose last
-    /// record read is at `p` (reread as overlap).
-    fn resume(&mut self, ll: LongLine, p: usize, cursor: &mut Cursor) -> Option<Flow> {
+    /// Goes on with a line cut into pieces by an earlier call, whose records
+    /// from `p` on were read then (reread as overlap).
+    fn resume(&mut self, ll: LongLine, p: usize) -> Option<Flow> {
         let buf = self.buf;
         let Some(i) = memchr::memchr(b'\n', &buf[p..]) else {
             return Some(Flow::Continue);
@@ -194,16 +229,14 @@ impl<'b> Pass<'b, '_> {
             text: Vec::new(),
             settled: ll.settled,
             long: true,
+            reread: VecDeque::new(),
+            reread_after_first: 0,
+            last_end: p,
         });
         if let Ahead::Incomplete { last, huge_tail } = look_ahead(buf, p, stream, p, self.max_line)
         {
-            if huge_tail.is_some() && last == p {
-                // Only the record we reread (its text is scanned), then a giant
-                // one that cannot be joined: the line ends here.
-                *cursor = Cursor::at(self.at(p + i + 1));
-                return Some(Flow::Continue);
-            }
             self.stop_after = Some(last);
+            self.giant_ahead = huge_tail.is_some();
         }
         None
     }
@@ -213,7 +246,7 @@ impl<'b> Pass<'b, '_> {
         let buf = self.buf;
         let (stream, partial, text) = parse_record(&buf[rec_start..rec_end - 1]);
         if self.pending.as_ref().is_some_and(|pd| pd.stream == stream) {
-            return self.join(text, partial, rec_end, cursor);
+            return self.join(text, partial, rec_start, rec_end, cursor);
         }
         if stream == b"stdout" {
             if self.pending.is_none() {
@@ -244,11 +277,13 @@ impl<'b> Pass<'b, '_> {
         &mut self,
         text: &[u8],
         partial: bool,
+        rec_start: usize,
         rec_end: usize,
         cursor: &mut Cursor,
     ) -> Option<Flow> {
         let at_end = self.at(rec_end);
         let pd = self.pending.as_mut()?;
+        pd.read(rec_start, rec_end, text.len(), self.m.overlap());
         pd.text.extend_from_slice(text);
         let mut flow = Flow::Continue;
         if !partial {
@@ -282,27 +317,39 @@ impl<'b> Pass<'b, '_> {
             }
             // Too long to wait for: scanned in pieces up to its last record here.
             self.stop_after = Some(last);
+            self.giant_ahead = huge_tail.is_some();
         }
         let rec = &self.buf[rec_start..rec_end - 1];
-        self.pending = Some(Pending {
+        let mut pd = Pending {
             stream,
             start: self.at(rec_start),
             record: prefix(rec, text).to_vec(),
             text: text.to_vec(),
             settled: false,
             long: false,
-        });
+            reread: VecDeque::new(),
+            reread_after_first: 0,
+            last_end: rec_end,
+        };
+        pd.read(rec_start, rec_end, text.len(), self.m.overlap());
+        self.pending = Some(pd);
         None
     }
 
-    /// A line cut into pieces: scan what was joined, wait at its last record.
+    /// A line cut into pieces: scan what was joined, then wait at the record
+    /// from which the next run rereads the overlap; or, when a record too long
+    /// to join comes next, end the line before it.
     fn finish(mut self, p: usize, cursor: &mut Cursor) -> Flow {
         let Some(mut pd) = self.pending.take() else {
             return Flow::Continue;
         };
-        let last = self.stop_after.unwrap_or(p);
         let flow = offer_joined(self.m, &mut pd, self.on_hit);
-        cursor.offset = self.at(last);
+        if self.giant_ahead {
+            *cursor = Cursor::at(self.at(pd.last_end));
+            return flow;
+        }
+        let wait = pd.reread.front().map_or(p, |&(at, _)| at);
+        cursor.offset = self.at(wait);
         cursor.long_line = Some(LongLine {
             start: pd.start,
             settled: pd.settled,
@@ -329,4 +376,90 @@ fn start_split_record(
         ll.split_record = true;
     }
     flow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(stream: &str, tag: &str, text: &str) -> String {
+        format!("2026-11-26T10:00:00.123456789Z {stream} {tag} {text}\n")
+    }
+
+    /// Scans `data` growing to each of `ends` as the window loop would, with a
+    /// window over all the bytes there are: the hits' line starts.
+    fn scan_growing(data: &[u8], ends: &[usize], max_line: usize) -> (Vec<u64>, Cursor) {
+        let m = Matcher::new(&["NEEDLE".to_string()], &[], false).unwrap();
+        let mut c = Cursor::default();
+        let mut hits = Vec::new();
+        for &end in ends.iter().chain([&data.len()]) {
+            while c.offset < end as u64 {
+                let before = c;
+                let start = match c.long_line {
+                    Some(ll) if ll.split_record => {
+                        c.offset - (m.overlap() as u64).min(c.offset - ll.start)
+                    }
+                    _ => c.offset,
+                };
+                let buf = &data[start as usize..end];
+                let mut on_hit = |h: Hit| {
+                    hits.push(h.line_start);
+                    Flow::Continue
+                };
+                scan_chunk_cri(&m, buf, start, max_line, &mut c, &mut on_hit);
+                if c == before {
+                    break;
+                }
+            }
+        }
+        (hits, c)
+    }
+
+    #[test]
+    fn a_pattern_across_records_of_a_line_cut_between_runs_is_found_once() {
+        // A stderr line "xNEE" + "D" + "" + "LExx", with stdout records between
+        // its records: they span more than max_line bytes, though its text is
+        // short, so a run that ends before its full record cuts it. The next
+        // run must reread the text before the cut ("NEE" + "D" + ""), not just
+        // the last record's (""), to find NEEDLE across it.
+        let mut data = rec("stdout", "F", "before");
+        let line_at = data.len() as u64;
+        data += &rec("stderr", "P", "xNEE");
+        data += &rec("stdout", "F", "an unrelated stdout line");
+        data += &rec("stderr", "P", "D");
+        data += &rec("stderr", "P", "");
+        let cut = data.len();
+        data += &rec("stderr", "F", "LExx");
+        data += &rec("stderr", "F", "after");
+        let end_at = data.len() as u64;
+        for max_line in [16, 80, 120] {
+            let (hits, c) = scan_growing(data.as_bytes(), &[cut], max_line);
+            assert_eq!(hits, vec![line_at], "max_line {max_line}");
+            assert_eq!(c, Cursor::at(end_at), "max_line {max_line}");
+        }
+        // Cut after every byte, each run rereading what it must.
+        let ends: Vec<usize> = (0..data.len()).collect();
+        let (hits, c) = scan_growing(data.as_bytes(), &ends, 80);
+        assert_eq!(hits, vec![line_at]);
+        assert_eq!(c, Cursor::at(end_at));
+    }
+
+    #[test]
+    fn a_cut_line_followed_by_a_record_too_long_to_join_ends_before_it() {
+        let mut data = rec("stderr", "P", "xNEE");
+        data += &rec("stdout", "F", "an unrelated stdout line");
+        data += &rec("stderr", "P", "DLE");
+        let giant_at = data.len();
+        data += &rec(
+            "stderr",
+            "F",
+            &format!("{}NEEDLE{}", "a".repeat(90), "b".repeat(90)),
+        );
+        data += &rec("stderr", "F", "after");
+        let end_at = data.len() as u64;
+        let ends = [giant_at + 100, giant_at + 150];
+        let (hits, c) = scan_growing(data.as_bytes(), &ends, 64);
+        assert_eq!(hits, vec![0, giant_at as u64]);
+        assert_eq!(c, Cursor::at(end_at));
+    }
 }

@@ -12,9 +12,18 @@
 //! - Same inode, another start: a reused inode, or a file truncated and
 //!   rewritten: a new file, from 0.
 //! - A new inode whose start is that of a file read before, while that file
-//!   is gone or now shorter than what was read of it: a copy made by
-//!   copytruncate; what was read of the original is not read again.
+//!   no longer holds what was read of it (now shorter, or starting
+//!   otherwise): a copy made by copytruncate; what was read of the original
+//!   is not read again. The same when the original is gone, if its
+//!   fingerprint is a whole [`FINGERPRINT_BYTES`].
 //! - Anything else: a new file, from 0.
+//!
+//! A file shorter than [`FINGERPRINT_BYTES`] is fingerprinted whole, so its
+//! copy is recognised by all of what was read of it. Two small files that
+//! merely begin alike are not taken for each other: a copy of a small file
+//! is recognised only while its original, still there under the same inode,
+//! has been emptied or rewritten (copytruncate's signature), never when the
+//! original is simply gone.
 
 use std::fs::File;
 use std::io;
@@ -48,19 +57,32 @@ impl Opened<'_> {
 
     /// Whether this file starts with the bytes `e` was fingerprinted from.
     fn starts_like(&self, e: &FileState) -> bool {
-        let n = e.fp_len as usize;
-        n <= self.head.len() && fnv1a(&self.head[..n], FNV_OFFSET) == e.fp
+        starts_like(self.head, e)
     }
 }
 
+/// Whether a file whose first bytes are `head` starts with the bytes `e`
+/// was fingerprinted from.
+pub fn starts_like(head: &[u8], e: &FileState) -> bool {
+    let n = e.fp_len as usize;
+    n <= head.len() && fnv1a(&head[..n], FNV_OFFSET) == e.fp
+}
+
+/// What became of a file read before, as this run finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Now {
+    /// Not found under its device and inode.
+    Gone,
+    /// Still there, holding at least what was read of it.
+    Holds,
+    /// Still there, but shorter than what was read, or starting otherwise.
+    Changed,
+}
+
 /// Where to resume reading `file`, given what the state remembers (`known`)
-/// and the size of every file found this run (`size_now`, by device and
-/// inode; `None` for a file no longer there).
-pub fn resume(
-    known: &[FileState],
-    file: &Opened,
-    size_now: impl Fn(u64, u64) -> Option<u64>,
-) -> Cursor {
+/// and what became of a remembered file (`now`, asked only of a file whose
+/// start `file` has).
+pub fn resume(known: &[FileState], file: &Opened, now: impl Fn(&FileState) -> Now) -> Cursor {
     let same_inode = known
         .iter()
         .find(|e| e.dev == file.dev && e.ino == file.ino);
@@ -75,10 +97,14 @@ pub fn resume(
         _ => known
             .iter()
             .filter(|e| {
-                e.fp_len as usize == FINGERPRINT_BYTES
+                e.cursor.offset > 0
                     && e.cursor.offset <= file.size
-                    && size_now(e.dev, e.ino).is_none_or(|now| now < e.cursor.offset)
                     && file.starts_like(e)
+                    && match now(e) {
+                        Now::Changed => true,
+                        Now::Gone => e.fp_len as usize == FINGERPRINT_BYTES,
+                        Now::Holds => false,
+                    }
             })
             .map(|e| e.cursor)
             .max_by_key(|c| c.offset)
@@ -139,92 +165,134 @@ mod tests {
         let b = vec![b'b'; 2000];
         let short = b"short\n".to_vec();
         // (case, remembered, the file now, sizes of the files found now, want)
-        type Case<'a> = (&'a str, Vec<FileState>, Opened<'a>, &'a [(u64, u64)], u64);
-        let none: &[(u64, u64)] = &[];
+        type Case<'a> = (&'a str, Vec<FileState>, Opened<'a>, &'a [(u64, Now)], u64);
+        use Now::{Changed, Holds};
+        let none: &[(u64, Now)] = &[];
+        let small = b"one line\ntwo\n".to_vec();
+        let small_grown = b"one line\ntwo\nthree\n".to_vec();
         let cases: Vec<Case> = vec![
             ("new file", vec![], opened(7, &a, 2000), none, 0),
             (
                 "same inode grown",
                 vec![known(7, &a, 1500)],
                 opened(7, &a, 2000),
-                &[(7, 2000)],
+                &[(7, Holds)],
                 1500,
             ),
             (
                 "same inode unchanged",
                 vec![known(7, &a, 2000)],
                 opened(7, &a, 2000),
-                &[(7, 2000)],
+                &[(7, Holds)],
                 2000,
             ),
             (
                 "rotated: same inode, new name",
                 vec![known(7, &a, 1500)],
                 opened(7, &a, 1800),
-                &[(7, 1800)],
+                &[(7, Holds)],
                 1500,
             ),
             (
                 "reused inode",
                 vec![known(7, &a, 1500)],
                 opened(7, &b, 2000),
-                &[(7, 2000)],
+                &[(7, Changed)],
                 0,
             ),
             (
                 "truncated and rewritten alike",
                 vec![known(7, &a, 1500)],
                 opened(7, &a, 1200),
-                &[(7, 1200)],
+                &[(7, Changed)],
                 0,
             ),
             (
                 "copy after copytruncate",
                 vec![known(7, &a, 1500)],
                 opened(8, &a, 2000),
-                &[(7, 0), (8, 2000)],
+                &[(7, Changed), (8, Holds)],
                 1500,
             ),
             (
                 "copy while the original is gone",
                 vec![known(7, &a, 1500)],
                 opened(8, &a, 2000),
-                &[(8, 2000)],
+                &[(8, Holds)],
                 1500,
             ),
             (
                 "same start, original still whole",
                 vec![known(7, &a, 1500)],
                 opened(8, &a, 2000),
-                &[(7, 2000), (8, 2000)],
+                &[(7, Holds), (8, Holds)],
                 0,
             ),
             (
                 "copy shorter than what was read",
                 vec![known(7, &a, 1500)],
                 opened(8, &a, 1000),
-                &[(8, 1000)],
+                &[(7, Changed)],
                 0,
             ),
             (
                 "different file of another start",
                 vec![known(7, &a, 1500)],
                 opened(8, &b, 2000),
-                &[(8, 2000)],
+                &[(7, Changed)],
                 0,
             ),
             (
                 "small file: same inode grown",
                 vec![known(7, &short, 6)],
                 opened(7, &short, 6),
-                &[(7, 6)],
+                &[(7, Holds)],
                 6,
             ),
+            (
+                "small file: copy after copytruncate, grown before the copy",
+                vec![known(7, &small, 13)],
+                opened(8, &small_grown, 19),
+                &[(7, Changed)],
+                13,
+            ),
+            (
+                "small file: copy of exactly what was read",
+                vec![known(7, &small, 13)],
+                opened(8, &small, 13),
+                &[(7, Changed)],
+                13,
+            ),
+            (
+                "small file gone, a new one begins alike: not a copy",
+                vec![known(7, &small, 13)],
+                opened(8, &small_grown, 19),
+                none,
+                0,
+            ),
+            (
+                "small file still whole, a new one begins alike: not a copy",
+                vec![known(7, &small, 13)],
+                opened(8, &small_grown, 19),
+                &[(7, Holds)],
+                0,
+            ),
+            (
+                "small file emptied, a new one of another start: not a copy",
+                vec![known(7, &small, 13)],
+                opened(8, &short, 6),
+                &[(7, Changed)],
+                0,
+            ),
         ];
-        for (case, remembered, file, sizes, want) in cases {
-            let size_now =
-                |dev: u64, ino: u64| sizes.iter().find(|s| dev == 1 && s.0 == ino).map(|s| s.1);
-            let got = resume(&remembered, &file, size_now);
+        for (case, remembered, file, found, want) in cases {
+            let now = |e: &FileState| {
+                found
+                    .iter()
+                    .find(|f| e.dev == 1 && f.0 == e.ino)
+                    .map_or(Now::Gone, |f| f.1)
+            };
+            let got = resume(&remembered, &file, now);
             assert_eq!(got.offset, want, "{case}");
         }
     }
