@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Checks that a rendered manifest really wires logprobe into the Filebeat DaemonSet:
 the install init container, the shared /probe emptyDir, the exec liveness probe, and
-how Filebeat logs, which decides what the probe can read. The schema check cannot
-see any of this.
+how Filebeat logs, which decides what the probe can read (--logging); or the
+crash-loop guard (--guard): the exec readiness probe `logprobe ready` and the state
+file it shares with the liveness probe. The schema check cannot see any of this.
 
     probe_wiring.py --logging files|stderr [--probe-json FILE] MANIFEST.yaml
+    probe_wiring.py --guard [--readiness-json FILE] MANIFEST.yaml
 
 stderr: Filebeat keeps -e (deploy/kustomize, the Helm chart, the example); the probe
         reads the kubelet's copy of it under /var/log/pods, so the filebeat container
@@ -12,14 +14,109 @@ stderr: Filebeat keeps -e (deploy/kustomize, the Helm chart, the example); the p
 files:  Filebeat writes log files the probe reads (deploy/kustomize-file-logs): no -e,
         file logging on, a volume at /usr/share/filebeat/logs.
 
---probe-json writes the filebeat container's livenessProbe as canonical JSON, so the
-caller can check that every way of deploying uses the same probe.
+guard:  the filebeat container's readinessProbe runs exactly READY_COMMAND; the
+        liveness probe writes the state and `logprobe ready` reads it, so both name
+        the same --state file, on an emptyDir mounted writable in the filebeat
+        container: the guard counts the restarts in it, and a container restart
+        gets a fresh root file system (an emptyDir outlives it).
+
+--probe-json and --readiness-json write the filebeat container's livenessProbe and
+readinessProbe as canonical JSON, so the caller can check that every way of
+deploying uses the same probes.
 """
 import argparse
 import json
 import sys
 
 import yaml
+
+READY_COMMAND = ["/probe/logprobe", "ready", "--state", "/probe/state.json"]
+# Where the probe keeps its state without --state: /tmp/logprobe/state-<hash>.json.
+DEFAULT_STATE = "/tmp/logprobe/state-<hash of the options>.json"
+
+
+def state_path(command):
+    """The --state (-s) file of a logprobe command line, or the default one."""
+    path = DEFAULT_STATE
+    i = 1
+    while i < len(command):
+        arg = command[i]
+        if arg in ("--state", "-s") and i + 1 < len(command):
+            path, i = command[i + 1], i + 1
+        elif arg.startswith("--state="):
+            path = arg[len("--state="):]
+        elif arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2:
+            path = arg[2:]
+        i += 1
+    return path
+
+
+def under(path, directory):
+    """Whether PATH lies in DIRECTORY, by whole path components."""
+    directory = directory.rstrip("/")
+    return path.startswith(directory + "/")
+
+
+def state_volume(container, volumes, path):
+    """What holds PATH in CONTAINER: a problem, or None when it is a writable emptyDir."""
+    if not path.startswith("/"):
+        return f"state {path} is not an absolute path"
+    mounts = [m for m in container.get("volumeMounts", []) if under(path, m["mountPath"])]
+    if not mounts:
+        return f"state {path} is on the container's root file system, which a restart replaces: no volume is mounted over it"
+    mount = max(mounts, key=lambda m: len(m["mountPath"].rstrip("/")))
+    volume = volumes.get(mount["name"], {})
+    if "emptyDir" not in volume:
+        kind = next((k for k in volume if k != "name"), "no volume")
+        return f"state {path} is in the volume {mount['name']} at {mount['mountPath']}, a {kind}, not an emptyDir"
+    if mount.get("readOnly"):
+        return f"state {path} is in the emptyDir {mount['name']} mounted read-only: the liveness probe cannot write it"
+    return None
+
+
+def filebeat(docs):
+    """The DaemonSet's filebeat container and the pod's volumes by name, or a problem."""
+    sets = [d for d in docs if d.get("kind") == "DaemonSet"]
+    if len(sets) != 1:
+        return None, {}, [f"expected one DaemonSet, found {len(sets)}"]
+    spec = sets[0]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    beats = [c for c in spec["containers"] if c["name"] == "filebeat"]
+    if len(beats) != 1:
+        return None, volumes, ["no container named filebeat"]
+    return beats[0], volumes, []
+
+
+def guard_problems(docs):
+    """The crash-loop guard: `logprobe ready` as the readiness probe, reading the state
+    the liveness probe writes, on an emptyDir. Returns (problems, readinessProbe)."""
+    beat, volumes, found = filebeat(docs)
+    if beat is None:
+        return found, None
+    command = beat.get("livenessProbe", {}).get("exec", {}).get("command", [])
+    live_state = state_path(command)
+    paths = [live_state]
+    ready = beat.get("readinessProbe")
+    if ready is None:
+        found.append("filebeat container has no readinessProbe (the crash-loop guard)")
+        ready = {}
+    else:
+        ready_command = ready.get("exec", {}).get("command")
+        if ready_command != READY_COMMAND:
+            found.append(f"readiness probe runs {ready_command}, not {READY_COMMAND}")
+        if ready.get("timeoutSeconds", 1) != 5:
+            found.append("readiness probe timeoutSeconds is not 5")
+        if ready.get("failureThreshold", 3) != 1 or ready.get("periodSeconds", 10) != 10:
+            found.append("readiness probe periodSeconds/failureThreshold differ from 10/1")
+        ready_state = state_path(ready_command or [])
+        if live_state != ready_state:
+            found.append(f"liveness probe keeps its state in {live_state}, readiness probe reads {ready_state}")
+        paths.append(ready_state)
+    for path in dict.fromkeys(paths):
+        problem = state_volume(beat, volumes, path)
+        if problem:
+            found.append(problem)
+    return found, ready
 
 
 def problems(docs, logging):
@@ -92,17 +189,27 @@ def problems(docs, logging):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--logging", choices=["files", "stderr"], required=True)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--logging", choices=["files", "stderr"])
+    mode.add_argument("--guard", action="store_true")
     parser.add_argument("--probe-json", metavar="FILE")
+    parser.add_argument("--readiness-json", metavar="FILE")
     parser.add_argument("manifest")
     args = parser.parse_args()
+    if args.guard and args.probe_json or args.logging and args.readiness_json:
+        parser.error("--probe-json goes with --logging, --readiness-json with --guard")
     with open(args.manifest) as f:
         docs = [d for d in yaml.safe_load_all(f) if d]
-    found, probe = problems(docs, args.logging)
+    if args.guard:
+        found, probe = guard_problems(docs)
+        out = args.readiness_json
+    else:
+        found, probe = problems(docs, args.logging)
+        out = args.probe_json
     for p in found:
         print(f"{args.manifest}: {p}", file=sys.stderr)
-    if args.probe_json and probe is not None:
-        with open(args.probe_json, "w") as f:
+    if out and probe is not None:
+        with open(out, "w") as f:
             json.dump(probe, f, sort_keys=True)
             f.write("\n")
     sys.exit(1 if found else 0)

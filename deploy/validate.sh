@@ -9,7 +9,12 @@
 #     9.x) in ../shared/manifests;
 #   - deploy/helm/values.yaml rendered with Helm's engine (deploy/helm/render.py)
 #     into the Elastic charts (8.5.1 and 7.17.3) in ../shared/manifests (pod logs);
-#   - that all of them give the filebeat container the same livenessProbe.
+#   - in each of them the crash-loop guard (probe_wiring.py --guard): the filebeat
+#     container's readinessProbe is `/probe/logprobe ready --state /probe/state.json`,
+#     the liveness probe uses the same --state, and that file lies on an emptyDir
+#     (which outlives a container restart), not on the container's root file system;
+#   - that all of them give the filebeat container the same livenessProbe and the
+#     same readinessProbe.
 # Without ../shared (a user's clone), the official-manifest and chart checks print
 # SKIPPED; under CI (CI=true) they FAIL instead. Env: LOGPROBE_SHARED, CI.
 set -euo pipefail
@@ -25,8 +30,8 @@ v = sorted(set(all_versions()), key=lambda s: tuple(map(int, s.split("."))))
 print(v[0], v[-1])')
 
 # validate NAME FILE LOGGING: schema at both versions, then the probe wiring
-# (LOGGING: stderr for pod logs, files for file logs).
-mkdir "$tmp/probes"
+# (LOGGING: stderr for pod logs, files for file logs) and the crash-loop guard.
+mkdir "$tmp/probes" "$tmp/readiness"
 probes=0
 validate() {
   local name=$1 file=$2 logging=$3 k log=$tmp/log
@@ -43,14 +48,21 @@ validate() {
   else
     result "$name: logprobe wiring (${wiring[$logging]})" FAIL; detail <"$log"
   fi
+  if python3 deploy/probe_wiring.py --guard --readiness-json "$tmp/readiness/$probes.json" "$file" 2>"$log"; then
+    result "$name: crash-loop guard ($guard)" ok
+  else
+    result "$name: crash-loop guard ($guard)" FAIL; detail <"$log"
+  fi
 }
+guard="readinessProbe logprobe ready, the liveness probe's --state, on an emptyDir"
 declare -A wiring=([stderr]="pod logs: -e kept, node's /var/log mounted" [files]="file logs: no -e, logging to files")
 declare -A variant=([stderr]=pod-log [files]=file-log)
 
 echo "deploy/validate.sh: kubernetes-validate $(kubernetes-validate --version), Kubernetes $oldest and $newest"
 
-# The checks must be able to fail: strict mode rejects an unknown field, and the
-# wiring check rejects a DaemonSet without logprobe.
+# The checks must be able to fail: strict mode rejects an unknown field, the
+# wiring check rejects a DaemonSet without logprobe, the guard check each mistake
+# below, and the agreement check two different probes.
 sed 's/initialDelaySeconds:/initialDelaySecond:/' deploy/example/filebeat-logprobe.yaml >"$tmp/typo.yaml"
 if kubernetes-validate --strict --quiet -k "$newest" "$tmp/typo.yaml" >/dev/null 2>&1; then
   result "control: strict schema rejects a misspelt field" FAIL
@@ -73,6 +85,33 @@ fi
 for f in deploy/example/*.yaml; do
   validate "$f" "$f" stderr
 done
+
+# guard_rejects WHAT SED-SCRIPT MESSAGE: a control; the example edited by SED-SCRIPT
+# must fail the guard check, with MESSAGE among the reasons.
+example=deploy/example/filebeat-logprobe.yaml
+guard_rejects() {
+  local what="control: crash-loop guard check rejects $1"
+  sed "$2" "$example" >"$tmp/guard.yaml"
+  if cmp -s "$example" "$tmp/guard.yaml"; then
+    result "$what" FAIL "the edit changed nothing in $example"
+  elif python3 deploy/probe_wiring.py --guard "$tmp/guard.yaml" 2>"$tmp/log"; then
+    result "$what" FAIL
+  elif grep -qF -- "$3" "$tmp/log"; then
+    result "$what" ok
+  else
+    result "$what" FAIL "not for the reason looked for, \"$3\""; detail <"$tmp/log"
+  fi
+}
+guard_rejects "a readinessProbe without 'ready' (the liveness argv)" \
+  's|"/probe/logprobe", "ready", "--state"|"/probe/logprobe", "--state"|' "readiness probe runs"
+guard_rejects "a liveness probe with another --state" \
+  '/command: \["\/probe\/logprobe", "ready"/!s|"--state", "/probe/state.json"|"--state", "/probe/live.json"|' \
+  "readiness probe reads /probe/state.json"
+guard_rejects "the state on the root file system" \
+  's|/probe/state.json|/var/lib/logprobe/state.json|g' "on the container's root file system"
+guard_rejects "the state on a hostPath, not an emptyDir" \
+  '/^        - name: logprobe$/{n;s|emptyDir: {}|hostPath: {path: /var/lib/logprobe}|}' "not an emptyDir"
+guard_rejects "no readinessProbe" '/^          readinessProbe:$/,/failureThreshold: 1$/d' "has no readinessProbe"
 
 # rejects FILE LOGGING WHAT: a control; the wiring check must fail on FILE.
 rejects() {
@@ -125,12 +164,28 @@ else
 fi
 
 # One probe everywhere: the same command, delay, period, timeout and threshold.
-distinct=$(cat "$tmp"/probes/*.json 2>/dev/null | sort -u)
-if [[ -n $distinct && $(wc -l <<<"$distinct") == 1 ]]; then
-  result "the same livenessProbe in all $probes manifests" ok "$distinct"
+# same KIND DIR: one check that DIR's $probes JSON files (one per manifest) agree.
+same() {
+  local what="the same $1 in all $probes manifests" distinct count
+  distinct=$(cat "$2"/*.json 2>/dev/null | sort -u)
+  count=$(find "$2" -name '*.json' | wc -l)
+  if [[ -n $distinct && $(wc -l <<<"$distinct") == 1 && $count == "$probes" ]]; then
+    result "$what" ok "$distinct"
+  else
+    result "$what" FAIL "$count files, $(grep -c . <<<"$distinct") distinct"; detail <<<"$distinct"
+  fi
+}
+# A control: the agreement check tells two readinessProbes apart.
+mkdir "$tmp/differ"
+cp "$tmp/readiness/1.json" "$tmp/differ/1.json" 2>/dev/null || true
+sed 's/"failureThreshold": 1/"failureThreshold": 3/' "$tmp/readiness/1.json" >"$tmp/differ/2.json" 2>/dev/null || true
+if [[ -s $tmp/differ/1.json ]] && [[ $(probes=2 same readinessProbe "$tmp/differ") == "  FAIL "* ]]; then
+  result "control: the agreement check rejects two readinessProbes that differ" ok
 else
-  result "the same livenessProbe in all $probes manifests" FAIL; detail <<<"$distinct"
+  result "control: the agreement check rejects two readinessProbes that differ" FAIL
 fi
+same livenessProbe "$tmp/probes"
+same readinessProbe "$tmp/readiness"
 
 echo "deploy/validate.sh: $passed passed, $failures failed, $skipped skipped"
 ((failures == 0))
