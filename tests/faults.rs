@@ -81,7 +81,9 @@ struct Finished {
 /// incarnation exits 1 naming it (no missed trip).
 #[test]
 fn sigkill_at_random_moments_never_corrupts_nor_misses_nor_doubles() {
-    const TWO: &[&str] = &["--threshold", "2"];
+    // Every incarnation trips on the same rule: the crash-loop guard (tested
+    // under kills in `sigkill_during_the_history_update…`) is off here.
+    const TWO: &[&str] = &["--threshold", "2", "--max-restarts", "0"];
     let wanted = env_number("LOGPROBE_FAULT_KILLS", 1000);
     let mut rng = Rng::from_env("sigkill");
     let e = Arc::new(Env::on_tmpfs());
@@ -511,6 +513,88 @@ fn many_runs_at_once_on_one_state() {
     if let Some(w) = writer {
         w.stop();
     }
+}
+
+/// (d′) SIGKILL at random moments of runs that take the state into a new
+/// incarnation (moving the old one into the crash-loop guard's history) and
+/// trip or hold, over 12 incarnations that each log the same failure.
+///
+/// Pass: after every kill the state parses; after the undisturbed run that
+/// ends each incarnation, the history holds each earlier incarnation exactly
+/// once, in order, each tripped on that rule (a killed run never loses nor
+/// doubles one), and the verdict is a trip for the first three incarnations
+/// and held (exit 0, `ready` exits 1) from the fourth on.
+#[test]
+fn sigkill_during_the_history_update_never_loses_nor_doubles_an_incarnation() {
+    let mut rng = Rng::from_env("history");
+    let e = Env::on_tmpfs();
+    let state = e.state();
+    // Enough log for a run to last a few milliseconds, so kills land all over it.
+    let filler: String = (0..20_000).map(metrics_7x).collect();
+    let mut kills = 0;
+    let mut starts = Vec::new();
+    for inc in 0..12 {
+        thread::sleep(Duration::from_millis(20));
+        let since = now_ns();
+        starts.push(since);
+        thread::sleep(Duration::from_millis(20));
+        e.logs.rotate_7x(None);
+        e.logs.append("filebeat", &filler);
+        e.logs
+            .append("filebeat", stuck_7x_id(&format!("start-{inc}")));
+        // How long this incarnation's first run takes, on a state of its own.
+        let trial = e.root().join("trial.json");
+        let _ = fs::copy(&state, &trial);
+        let t = Instant::now();
+        probe(&e, &trial, since, &[]).output().unwrap();
+        let aim_us = t.elapsed().as_micros() as u64;
+        // Kill runs at random moments; a kill before the first run of the
+        // incarnation that finishes lands while the old incarnation is being
+        // moved into the history.
+        let mut finished = false;
+        for _ in 0..6 {
+            let mut child = probe(&e, &state, since, &[]).spawn().unwrap();
+            thread::sleep(Duration::from_micros(rng.below(aim_us)));
+            let _ = child.kill();
+            let killed = child.wait().unwrap().signal() == Some(9);
+            assert_state_parses(&state);
+            kills += usize::from(killed && !finished);
+            finished |= !killed;
+        }
+        let last = e.exec_for(probe(&e, &state, since, &[]), Duration::from_secs(30));
+        let j = last.json();
+        let history: Vec<i64> = j_history(&e);
+        assert_eq!(history, starts[..inc].to_vec(), "incarnation {inc}\n{last}");
+        if inc < 3 {
+            assert_eq!(last.code(), 1, "incarnation {inc}\n{last}");
+        } else {
+            assert_eq!(last.code(), 0, "incarnation {inc}\n{last}");
+            assert!(
+                j["held"]["line"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("start-{inc}"))
+            );
+            e.run(&["ready", "--since", &at_ns(since)]).expect(1);
+        }
+    }
+    println!("{kills} kills before an incarnation's first finished run, over 12");
+    assert!(kills >= 12, "too few kills landed: {kills}");
+}
+
+/// The starts of the incarnations in the state's history, each of which
+/// must have tripped on [`STUCK`].
+fn j_history(e: &Env) -> Vec<i64> {
+    let st = e.state_json();
+    let Some(h) = st["history"].as_array() else {
+        return Vec::new();
+    };
+    h.iter()
+        .map(|p| {
+            assert_eq!(p["tripped"], STUCK, "{st}");
+            p["incarnation"].as_i64().unwrap()
+        })
+        .collect()
 }
 
 /// (e) 100 000 rotated files in the log directory, one line each, then a

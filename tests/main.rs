@@ -18,6 +18,9 @@
 //! - [`rotation`]: 7.x rename rotation, 8.x new files, keepfiles,
 //!   copytruncate, a reused inode.
 //! - [`incarnation`]: only log bytes of this container's lifetime count.
+//! - [`restarts`]: restarts that cure: old lines never count after a
+//!   restart, a small file's copy is read once, the incarnation with a shared
+//!   PID namespace, the crash-loop guard and `logprobe ready`.
 //! - [`discovery`]: which files are read: never raw event data or compressed
 //!   files; missing and unreadable ones.
 //! - [`state`]: the state file: set aside when broken, private, rewritten
@@ -55,6 +58,7 @@ mod model;
 mod options;
 mod pod_logs;
 mod preset;
+mod restarts;
 mod rotation;
 mod samples;
 mod silence;

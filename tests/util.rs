@@ -557,7 +557,7 @@ impl Env {
     }
 
     /// The executable with `args`, and for `check` `--state`, `--since @0`
-    /// and `--pod-root` unless `args` give them.
+    /// and `--pod-root` unless `args` give them (for `ready`, `--state`).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args);
@@ -573,6 +573,9 @@ impl Env {
         };
         if !given(&["--state", "-s"]) {
             cmd.arg("--state").arg(self.state());
+        }
+        if args.first() == Some(&"ready") {
+            return cmd;
         }
         if !given(&["--since"]) {
             cmd.args(["--since", "@0"]);
