@@ -51,15 +51,17 @@ pub fn check(cfg: &Config) -> Outcome {
 pub fn check_at(cfg: &Config, now: i64) -> Outcome {
     let started = Instant::now();
     let mut facts = Facts::default();
-    let inc = match incarnation(cfg) {
+    let Some((lock, mut loaded)) = lock_and_load(cfg, &mut facts) else {
+        let inc = facts.busy.then(|| busy(cfg, &mut facts)).flatten();
+        return finish(cfg, inc, facts, now);
+    };
+    let last = loaded.state.as_ref().map(|s| s.incarnation_id.as_str());
+    let inc = match incarnation(cfg, last) {
         Ok(inc) => inc,
         Err(why) => {
             facts.failure = Some(why);
             return finish(cfg, None, facts, now);
         }
-    };
-    let Some((lock, mut loaded)) = lock_and_load(cfg, &inc, &mut facts) else {
-        return finish(cfg, Some(inc.start_ns), facts, now);
     };
     let before = loaded.state.clone();
     let (mut st, other_config) = verdict::reconcile(loaded.state.take(), &cfg.id, &inc);
@@ -82,17 +84,21 @@ fn finish(cfg: &Config, incarnation: Option<i64>, facts: Facts, now: i64) -> Out
     report::outcome(cfg, incarnation, facts, &v)
 }
 
-fn incarnation(cfg: &Config) -> Result<Incarnation, String> {
+/// The incarnation: `--since`, or this container's start (`last`: the one
+/// the state remembers, which saves looking at every process).
+fn incarnation(cfg: &Config, last: Option<&str>) -> Result<Incarnation, String> {
     match cfg.since_ns {
         Some(s) => Ok(Incarnation::since(s)),
-        None => Incarnation::of_container(&cfg.proc_root).map_err(|e| report::no_incarnation(&e)),
+        None => {
+            Incarnation::of_container(&cfg.proc_root, last).map_err(|e| report::no_incarnation(&e))
+        }
     }
 }
 
 /// Takes the lock and loads the state. `None` when the run goes no further:
-/// another run holds the lock (`facts.busy`, with its sticky trip, if any) or
-/// the state cannot be used (`facts.failure`).
-fn lock_and_load(cfg: &Config, inc: &Incarnation, facts: &mut Facts) -> Option<(Lock, Loaded)> {
+/// another run holds the lock (`facts.busy`) or the state cannot be used
+/// (`facts.failure`).
+fn lock_and_load(cfg: &Config, facts: &mut Facts) -> Option<(Lock, Loaded)> {
     let default_dir = Path::new(config::DEFAULT_STATE_DIR);
     if cfg.state_path.parent() == Some(default_dir)
         && let Err(e) = state::ensure_dir(default_dir)
@@ -103,7 +109,7 @@ fn lock_and_load(cfg: &Config, inc: &Incarnation, facts: &mut Facts) -> Option<(
     let lock = match state::lock(&cfg.state_path, state::LOCK_WAIT) {
         Ok(Some(l)) => l,
         Ok(None) => {
-            busy(cfg, inc, facts);
+            facts.busy = true;
             return None;
         }
         Err(e) => {
@@ -123,18 +129,22 @@ fn lock_and_load(cfg: &Config, inc: &Incarnation, facts: &mut Facts) -> Option<(
     }
 }
 
-/// While another run holds the lock: what the state already says.
-fn busy(cfg: &Config, inc: &Incarnation, facts: &mut Facts) {
-    facts.busy = true;
+/// While another run holds the lock: what the state already says (its
+/// sticky trip, if it is this incarnation's). Returns the incarnation's start.
+fn busy(cfg: &Config, facts: &mut Facts) -> Option<i64> {
     facts.warnings.push(report::busy_warning(cfg));
-    if let Ok(Loaded {
-        state: Some(st), ..
-    }) = state::load(&cfg.state_path, false)
+    let st = match state::load(&cfg.state_path, false) {
+        Ok(Loaded { state, .. }) => state,
+        Err(_) => None,
+    };
+    let inc = incarnation(cfg, st.as_ref().map(|s| s.incarnation_id.as_str())).ok()?;
+    if let Some(st) = st
         && st.incarnation_id == inc.id
         && st.config == cfg.id
     {
         facts.trip = st.trip;
     }
+    Some(inc.start_ns)
 }
 
 /// Saves the state when it changed, then lets the lock go. A trip stands

@@ -46,24 +46,39 @@ impl Incarnation {
     }
 
     /// The incarnation of this container, read from `proc` (`/proc`, or a
-    /// fake one in tests).
+    /// fake one in tests). `last` is the ID the state remembers: when its
+    /// process is still there, in this mount namespace, with the same start,
+    /// it is still the oldest (a process never gets older), and no other
+    /// process is looked at.
     ///
     /// # Errors
     /// `proc` is not mounted or not readable, or the clocks cannot be read.
-    pub fn of_container(proc: &Path) -> Result<Incarnation, String> {
-        let (pid, ticks) = container_init(proc)?;
+    pub fn of_container(proc: &Path, last: Option<&str>) -> Result<Incarnation, String> {
         let boot =
             std::fs::read_to_string(proc.join("sys/kernel/random/boot_id")).unwrap_or_default();
+        let boot = boot.trim();
+        let (pid, ticks) = container_init(proc, last.and_then(|l| remembered(l, boot)))?;
         let start_ns = start_ns(ticks).ok_or_else(|| "cannot read the clocks".to_string())?;
         Ok(Incarnation {
-            id: format!("init:{}:{pid}:{ticks}", boot.trim()),
+            id: format!("init:{boot}:{pid}:{ticks}"),
             start_ns,
         })
     }
 }
 
-/// The PID and start (in ticks) of the container's first process.
-fn container_init(proc: &Path) -> Result<(u32, u64), String> {
+/// The PID and start of the process an incarnation ID of this boot names.
+fn remembered(id: &str, boot: &str) -> Option<(u32, u64)> {
+    let rest = id
+        .strip_prefix("init:")?
+        .strip_prefix(boot)?
+        .strip_prefix(':')?;
+    let (pid, ticks) = rest.split_once(':')?;
+    Some((pid.parse().ok()?, ticks.parse().ok()?))
+}
+
+/// The PID and start (in ticks) of the container's first process; `last`,
+/// when it still is.
+fn container_init(proc: &Path, last: Option<(u32, u64)>) -> Result<(u32, u64), String> {
     let Ok(own) = std::fs::read_link(proc.join("self/ns/mnt")) else {
         return Ok((1, start_of(proc, 1)?));
     };
@@ -71,6 +86,13 @@ fn container_init(proc: &Path) -> Result<(u32, u64), String> {
         |pid: u32| std::fs::read_link(proc.join(format!("{pid}/ns/mnt"))).is_ok_and(|ns| ns == own);
     if shares(1) {
         return Ok((1, start_of(proc, 1)?));
+    }
+    if let Some((pid, ticks)) = last
+        && pid != 1
+        && shares(pid)
+        && start_of(proc, pid).ok() == Some(ticks)
+    {
+        return Ok((pid, ticks));
     }
     // The probe itself is never the container's first process.
     let me = std::fs::read_link(proc.join("self"))
@@ -127,6 +149,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_a_remembered_id_of_this_boot_only() {
+        assert_eq!(remembered("init:b00t:42:9000", "b00t"), Some((42, 9000)));
+        assert_eq!(remembered("init:other:42:9000", "b00t"), None);
+        assert_eq!(remembered("since:5", "b00t"), None);
+        assert_eq!(remembered("init:b00t:x:9000", "b00t"), None);
+    }
+
+    #[test]
     fn parses_starttime_after_odd_command_names() {
         let line = "1 (we ird) name)) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 12345 100 200";
         assert_eq!(start_ticks(line), Some(12345));
@@ -136,10 +166,14 @@ mod tests {
     #[test]
     fn this_container_started_in_the_past_and_is_the_same_every_time() {
         let proc = Path::new("/proc");
-        let a = Incarnation::of_container(proc).unwrap();
+        let a = Incarnation::of_container(proc, None).unwrap();
         assert!(a.start_ns > 0 && a.start_ns <= crate::timefmt::now_ns());
         for _ in 0..100 {
-            assert_eq!(Incarnation::of_container(proc).unwrap().id, a.id);
+            assert_eq!(Incarnation::of_container(proc, None).unwrap().id, a.id);
+            assert_eq!(
+                Incarnation::of_container(proc, Some(&a.id)).unwrap().id,
+                a.id
+            );
         }
     }
 }

@@ -36,15 +36,19 @@ struct Readiness {
 
 /// Runs `ready` and returns its exit: 0 ready, 1 not ready, 2 bad options.
 pub fn command(a: &ReadyArgs) -> Exit {
-    let inc = match &a.since {
-        Some(s) => match timefmt::parse_time(s) {
-            Ok(ns) => Ok(Incarnation::since(ns)),
-            Err(e) => {
-                error::print(format_args!("--since: {e}"));
-                return Exit::Usage;
-            }
-        },
-        None => Incarnation::of_container(a.proc_root.as_deref().unwrap_or(Path::new("/proc"))),
+    let since = match a.since.as_deref().map(timefmt::parse_time) {
+        None => None,
+        Some(Ok(ns)) => Some(ns),
+        Some(Err(e)) => {
+            error::print(format_args!("--since: {e}"));
+            return Exit::Usage;
+        }
+    };
+    let proc = a.proc_root.as_deref().unwrap_or(Path::new("/proc"));
+    // The incarnation, as `check` finds it (`last`: the state's).
+    let incarnation = |last: Option<&str>| match since {
+        Some(ns) => Ok(Incarnation::since(ns)),
+        None => Incarnation::of_container(proc, last),
     };
     let root = a.root.as_deref().unwrap_or(Path::new("/"));
     let files = match state_cmd::files(a.state.as_deref()) {
@@ -57,7 +61,7 @@ pub fn command(a: &ReadyArgs) -> Exit {
     let now = timefmt::now_ns();
     let all: Vec<Readiness> = files
         .iter()
-        .map(|p| readiness(p, inc.as_ref(), root, now))
+        .map(|p| readiness(p, &incarnation, root, now))
         .collect();
     let shown = all.iter().find(|r| !r.ready).or(all.first());
     let fallback = Readiness {
@@ -80,8 +84,14 @@ pub fn command(a: &ReadyArgs) -> Exit {
     }
 }
 
-/// The readiness one state file gives, at `now`, in incarnation `inc`.
-fn readiness(path: &Path, inc: Result<&Incarnation, &String>, root: &Path, now: i64) -> Readiness {
+/// The readiness one state file gives, at `now`, in the incarnation that
+/// `incarnation` finds.
+fn readiness(
+    path: &Path,
+    incarnation: &dyn Fn(Option<&str>) -> Result<Incarnation, String>,
+    root: &Path,
+    now: i64,
+) -> Readiness {
     let ready = |message: String| Readiness {
         ready: true,
         message: cut(&message, MAX_LINE),
@@ -107,10 +117,10 @@ fn readiness(path: &Path, inc: Result<&Incarnation, &String>, root: &Path, now: 
             ));
         }
     };
-    let st = match inc {
+    let st = match incarnation(Some(&st.incarnation_id)) {
         Ok(inc) => {
             let config = st.config.clone();
-            verdict::reconcile(Some(st), &config, inc).0
+            verdict::reconcile(Some(st), &config, &inc).0
         }
         // Without the incarnation the state is taken as this one's: nothing
         // is counted as a restart that may not have been one.

@@ -242,40 +242,55 @@ fn progress_message(p: Option<&Progress>) -> String {
 /// `k` incarnations, the latest being `p`.
 pub fn uncured(p: &Past, k: u32) -> String {
     let rule = cut(p.tripped.as_deref().unwrap_or_default(), 120);
+    format!("{rule:?} {}", uncured_why(p, k))
+}
+
+/// [`uncured`] without the rule.
+fn uncured_why(p: &Past, k: u32) -> String {
     let times = if k == 1 {
         "the last incarnation".to_string()
     } else {
         format!("each of the last {k} incarnations")
     };
     format!(
-        "{rule:?} tripped {times} (the latest started {}), so a restart does not cure it",
+        "tripped {times} (the latest started {}), so a restart does not cure it",
         format_rfc3339(p.incarnation)
     )
 }
 
-/// The healthy line's word on the crash-loop guard, if it holds a rule back.
+/// The healthy line's word on the crash-loop guard, if it holds a rule back
+/// that has not tripped in this incarnation (yet).
 fn guard_note(cfg: &Config, f: &Facts) -> String {
-    let Some(p) = &f.uncured else {
-        return String::new();
-    };
-    let why = uncured(p, cfg.max_restarts);
-    match &f.held {
-        Some(t) => format!(
-            "; held back by the crash-loop guard: {why}; it tripped again in {} at byte {} \
-             (first seen {}), and `logprobe ready` fails instead: {}",
-            cut(&t.file, 200),
-            t.offset,
-            format_rfc3339(t.first_seen),
-            cut(&t.line, 200)
+    match &f.uncured {
+        Some(p) if f.held.is_none() => format!(
+            "; the crash-loop guard holds {:?} back: {} (`logprobe ready` fails)",
+            cut(p.tripped.as_deref().unwrap_or_default(), 120),
+            uncured_why(p, cfg.max_restarts)
         ),
-        None => format!(
-            "; the crash-loop guard holds {:?} back: {why} (`logprobe ready` fails)",
-            cut(p.tripped.as_deref().unwrap_or_default(), 120)
-        ),
+        _ => String::new(),
     }
 }
 
+/// The healthy line of an incarnation whose trip the crash-loop guard held back.
+fn held_message(cfg: &Config, t: &Trip, p: &Past) -> String {
+    format!(
+        "HEALTHY (crash-loop guard): {:?} tripped again in {} at byte {} (first seen {}), \
+         but it {}: not failing for it, `logprobe ready` fails instead: {}",
+        cut(&t.pattern, 120),
+        cut(&t.file, 200),
+        t.offset,
+        format_rfc3339(t.first_seen),
+        uncured_why(p, cfg.max_restarts),
+        cut(&t.line, 200)
+    )
+}
+
 fn healthy_message(cfg: &Config, f: &Facts, kind: Healthy) -> String {
+    if kind != Healthy::Busy
+        && let (Some(t), Some(p)) = (&f.held, &f.uncured)
+    {
+        return held_message(cfg, t, p);
+    }
     let mut m = healthy_head(cfg, f, kind);
     if kind != Healthy::Busy {
         m.push_str(&guard_note(cfg, f));

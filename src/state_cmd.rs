@@ -94,6 +94,30 @@ fn print_state(path: &Path, st: &state::State, format: Format) {
     println!("  verdict: {}", report::describe(st));
     println!("  incarnation: {}", format_rfc3339(st.incarnation));
     println!("  configuration: {}", st.config);
+    if let Some(t) = &st.held {
+        println!(
+            "  held back by the crash-loop guard: {}",
+            report::trip_message(t)
+        );
+    }
+    if !st.history.is_empty() {
+        let past: Vec<String> = st
+            .history
+            .iter()
+            .map(|p| {
+                let rule = p
+                    .tripped
+                    .as_deref()
+                    .map_or("no trip".into(), |r| format!("{r:?}"));
+                format!("{} {rule}", format_rfc3339(p.incarnation))
+            })
+            .collect();
+        println!(
+            "  earlier incarnations (oldest first; --max-restarts {}): {}",
+            st.max_restarts,
+            past.join(", ")
+        );
+    }
     for f in &st.files {
         let tail = match f.cursor.long_line {
             Some(l) => format!(", inside a long line from byte {}", l.start),
