@@ -306,6 +306,13 @@ fn with_host_pid_the_container_is_dated_by_its_own_first_process() {
     e.logs.append("filebeat", stuck_7x());
     assert_eq!(check_in(&e, &proc).code(), 1);
     assert!(incarnation_id(&e).ends_with(":4000:5000"));
+    // While the process the state remembers lives, it stays the incarnation
+    // and the node's processes are not looked at again: even one that
+    // claimed to be older (which no real process can become) changes nothing.
+    proc.process(3000, 10, Some(2));
+    assert_eq!(check_in(&e, &proc).code(), 1);
+    assert!(incarnation_id(&e).ends_with(":4000:5000"));
+    proc.remove(3000);
     proc.remove(4000).remove(4001).remove(4100);
     proc.process(4200, 9500, Some(3))
         .process(4300, 9600, Some(3))
