@@ -39,7 +39,7 @@ pub struct Cli {
     name = "logprobe",
     version,
     about,
-    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe ready [-s FILE]\n       logprobe state show|reset [-s FILE]\n       logprobe preset show [NAME]",
+    override_usage = "logprobe [check] [OPTIONS]\n       logprobe install DIR\n       logprobe ready [-s FILE]\n       logprobe replay [OPTIONS] FILE...\n       logprobe state show|reset [-s FILE]\n       logprobe preset show [NAME]",
     after_help = "Exit status: 0 healthy, 1 unhealthy, 2 usage or configuration error, \
 3 could not check (only with --on-error fail). `logprobe --help` lists the subcommands."
 )]
@@ -56,8 +56,8 @@ struct CheckCli {
 pub fn parse(mut args: Vec<OsString>) -> Result<Cli, clap::Error> {
     match args.get(1).and_then(|a| a.to_str()) {
         Some(
-            "install" | "ready" | "state" | "preset" | "help" | "--help" | "-h" | "--version"
-            | "-V",
+            "install" | "ready" | "replay" | "state" | "preset" | "help" | "--help" | "-h"
+            | "--version" | "-V",
         ) => Cli::try_parse_from(args),
         first => {
             if first == Some("check") {
@@ -100,6 +100,9 @@ pub enum Command {
         /// Directory to copy into, e.g. an emptyDir shared with the Filebeat container.
         dir: PathBuf,
     },
+    /// What the probe would have done on logs already written: a timeline of
+    /// trips and of the restarts the kubelet would have made.
+    Replay(Box<ReplayArgs>),
     /// Readiness probe: fails when the crash-loop guard holds a rule back,
     /// because restarting did not cure it (see --max-restarts).
     Ready(ReadyArgs),
@@ -253,6 +256,55 @@ pub struct CheckArgs {
     /// Where /proc is, for dating the incarnation (tests lay out a fake one).
     #[arg(long, hide = true, value_name = "DIR")]
     pub proc_root: Option<PathBuf>,
+}
+
+/// Options of `replay`: `check`'s rules, and the livenessProbe's timing.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Filebeat log files (7.x text, 8.x ndjson, rotated sets in any order), a
+    /// directory of them or a pod-log directory (CRI records), what `kubectl logs
+    /// --timestamps` prints, or - for standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// A literal that makes the probe fail (repeatable; adds to the preset's).
+    #[arg(short = 'p', long = "pattern", value_name = "TEXT")]
+    pub patterns: Vec<String>,
+    /// File with one rule per line (see `check --help`).
+    #[arg(short = 'f', long = "patterns-file", value_name = "FILE")]
+    pub patterns_file: Option<PathBuf>,
+    /// A line holding this literal never trips the probe (repeatable).
+    #[arg(short = 'x', long = "except", value_name = "TEXT")]
+    pub excepts: Vec<String>,
+    /// ASCII case-insensitive matching of patterns and exceptions.
+    #[arg(short = 'i', long)]
+    pub ignore_case: bool,
+    /// Built-in patterns [default: filebeat].
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<PresetName>,
+    /// Number of matching lines needed to trip (rules without options of their own).
+    #[arg(short = 't', long, value_name = "N")]
+    pub threshold: Option<String>,
+    /// The N matches must fall within this span (e.g. 5m).
+    #[arg(short = 'w', long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// As `check --max-stall` [default with the filebeat preset: 10m].
+    #[arg(long, value_name = "DURATION|off")]
+    pub max_stall: Option<String>,
+    /// As `check --max-silence` [default: off].
+    #[arg(long, value_name = "DURATION")]
+    pub max_silence: Option<String>,
+    /// As `check --max-restarts` [default: 3].
+    #[arg(long, value_name = "K")]
+    pub max_restarts: Option<String>,
+    /// The livenessProbe's periodSeconds, as a duration [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub period: Option<String>,
+    /// The livenessProbe's failureThreshold [default: 3].
+    #[arg(long, value_name = "N")]
+    pub failure_threshold: Option<String>,
+    /// What is printed: a timeline and a summary line, or one JSON object per event and a summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Options of `ready`.

@@ -23,6 +23,7 @@ pub mod install;
 pub mod linetime;
 pub mod preset;
 pub mod ready;
+pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod scan;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Check(a)) => check::command(&a),
         Some(Command::Install { dir }) => install::command(&dir),
         Some(Command::Ready(a)) => ready::command(&a),
+        Some(Command::Replay(a)) => replay::command(&a),
         Some(Command::State { action }) => state_cmd::command(&action),
         Some(Command::Preset {
             action: cli::PresetAction::Show { name },
