@@ -18,6 +18,8 @@
 //! - [`rotation`]: 7.x rename rotation, 8.x new files, keepfiles,
 //!   copytruncate, a reused inode.
 //! - [`incarnation`]: only log bytes of this container's lifetime count.
+//! - [`replay`]: `logprobe replay` over examples, generated crash loops,
+//!   `kubectl logs --timestamps` output, pod-log directories and stdin.
 //! - [`restarts`]: restarts that cure: old lines never count after a
 //!   restart, a small file's copy is read once, the incarnation with a shared
 //!   PID namespace, the crash-loop guard and `logprobe ready`.
@@ -58,6 +60,7 @@ mod model;
 mod options;
 mod pod_logs;
 mod preset;
+mod replay;
 mod restarts;
 mod rotation;
 mod samples;

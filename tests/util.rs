@@ -561,7 +561,7 @@ impl Env {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args);
-        if matches!(args.first(), Some(&"install" | &"state")) {
+        if matches!(args.first(), Some(&"install" | &"state" | &"replay")) {
             return cmd;
         }
         let given = |flags: &[&str]| {
