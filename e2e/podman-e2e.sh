@@ -31,6 +31,16 @@
 # 3. restart with pod logs: the same with Filebeat on stderr and the kubelet
 #    emulation, where the restarted container's records go to a new 1.log while 0.log
 #    and its rotations, with the old error, stay on the node.
+# 4. the crash-loop guard: a kubelet emulation runs deploy/'s liveness and readiness
+#    commands in the container each period and restarts it after failureThreshold
+#    liveness failures. A stand-in that logs the one-shot start-up failure at every
+#    start is restarted exactly K times (--max-restarts, by default 3), then stays
+#    running: liveness passes (the rule is held back), readiness fails with one line
+#    that says why (NotReady). With the cause fixed, `logprobe state reset` makes it
+#    Ready again, and the one restart that this Filebeat still needs cures it. Again
+#    with --max-restarts 1.
+# 5. restart in a pod that shares its PID namespace (PID 1 is the infra process): the
+#    restarted container is a new incarnation, healthy at its first liveness run.
 #
 # Without ../shared (a user's clone), the official-manifest pods are SKIPPED; under
 # CI (CI=true) that is a FAIL. Cleans up its pods, containers, volumes, images and
@@ -59,9 +69,10 @@ cleanup() {
     for pid in "${emulations[@]}"; do kill -- -"$pid"; done
     wait
     for pod in "${pods[@]}"; do podman kube down "$tmp/$pod.yaml"; done
+    podman pod rm -f -t 0 "$prefix-shared-pid"
     # kube play builds a pause image the first time; remove it if this run made it.
     [[ $pause_existed == yes ]] || podman rmi -f $(podman images -q --filter reference=localhost/podman-pause)
-    podman rm -f -t 0 "$prefix-restart" "$prefix-restart-pods"
+    podman rm -f -t 0 "$prefix-restart" "$prefix-restart-pods" "$prefix-crashloop" "$prefix-crashloop-1"
     podman volume rm -f $(podman volume ls -q --filter "name=$prefix")
     podman rmi -f "$standin" ${logprobe_image:+"$logprobe_image" localhost/logprobe:latest}
     rm -rf "$tmp"
@@ -378,6 +389,203 @@ pm healthcheck run "$c" >/dev/null && rc=0 || rc=$?
 out=$(last_output "$c")
 check "a new error in the new incarnation trips it again, in 1.log.<time>" \
   test "$rc-$(grep -c '" in /var/log/pods/[^ ]*/filebeat/1\.log\.[0-9-]* at byte ' <<<"$out")" = 1-1
+
+# --- 4. the crash-loop guard ----------------------------------------------------------
+# The kubelet's part, for one container at a time, with deploy/'s probes: each period
+# (periodSeconds scaled down to 1 s) it runs the liveness command, then the readiness
+# command, in the container with podman exec (the argv itself, as the kubelet execs
+# it, within timeoutSeconds; the output is stdout and stderr, which the kubelet keeps
+# too); after failureThreshold liveness failures in a row it restarts the container
+# (podman restart: stopped and started again with the same volumes, as
+# --health-on-failure restart does in 2). The readiness probe has failureThreshold and
+# successThreshold 1, so each period's result is the Ready condition. What it saw goes
+# to arrays indexed by period (kpid, live_rc, live_out, ready_rc, ready_out, restarted)
+# and to $tmp/kubelet-<container>.log, in kubectl describe pod's words.
+spec_pod=${pods[0]}
+for pod in "${pods[@]}"; do [[ ${logging[$pod]} != files ]] || { spec_pod=$pod; break; }; done
+mapfile -t liveness < <(filebeat_spec "$spec_pod" '.livenessProbe.exec.command[]')
+mapfile -t readiness < <(filebeat_spec "$spec_pod" '.readinessProbe.exec.command[]')
+live_timeout=$(filebeat_spec "$spec_pod" .livenessProbe.timeoutSeconds)
+ready_timeout=$(filebeat_spec "$spec_pod" .readinessProbe.timeoutSeconds)
+file_args=() # Filebeat's args in a file-log pod (without one, the stand-in's default: files)
+[[ ${logging[$spec_pod]} != files ]] || mapfile -t file_args < <(filebeat_spec "$spec_pod" '.args[]')
+kubelet_reset() { # CONTAINER [ARG...]: a new container to probe; ARGs are added to the liveness command
+  kc=$1; shift
+  live_cmd=("${liveness[@]}" "$@")
+  period=0 fails=0 restarts=0
+  kpid=() live_rc=() live_out=() ready_rc=() ready_out=() restarted=()
+  : >"$tmp/kubelet-$kc.log"
+}
+kubelet_period() {
+  local out rc
+  period=$((period + 1))
+  kpid[period]=$(pm inspect --format '{{.State.Pid}}' "$kc")
+  out=$(timeout "$live_timeout" podman exec "$kc" "${live_cmd[@]}" 2>&1) && rc=0 || rc=$?
+  live_rc[period]=$rc live_out[period]=$out
+  if ((rc)); then fails=$((fails + 1)); else fails=0; fi
+  out=$(timeout "$ready_timeout" podman exec "$kc" "${readiness[@]}" 2>&1) && rc=0 || rc=$?
+  ready_rc[period]=$rc ready_out[period]=$out restarted[period]=0
+  {
+    echo "period $period, pid ${kpid[period]}: liveness exit ${live_rc[period]}: ${live_out[period]:0:300}"
+    if ((rc)); then echo "  NotReady: Readiness probe failed: $out"; else echo "  Ready: $out"; fi
+  } >>"$tmp/kubelet-$kc.log"
+  if ((fails >= retries)); then
+    echo "  Killing: Container filebeat failed liveness probe, will be restarted" >>"$tmp/kubelet-$kc.log"
+    pm restart -t 5 "$kc" >/dev/null
+    restarts=$((restarts + 1)) restarted[period]=1 fails=0
+  fi
+  sleep 1
+}
+kubelet_until() { # N COMMAND...: periods until COMMAND succeeds after one; at most N
+  local n=$1 j; shift
+  for ((j = 0; j < n; j++)); do kubelet_period; "$@" && return 0; done
+  return 1
+}
+restarts_are() { [[ $restarts == "$1" ]]; }
+# every_period FROM TO ARRAY VALUE: ARRAY holds VALUE for each period FROM..TO.
+every_period() {
+  local -n a=$3
+  local i
+  (($1 <= $2)) || return 1
+  for ((i = $1; i <= $2; i++)); do [[ ${a[i]} == "$4" ]] || return 1; done
+}
+pids_seen() { printf '%s\n' "${kpid[@]}" | uniq | paste -sd' ' | sed 's/ / -> /g'; }
+last_restart() { # the period of the latest restart, 0 for none
+  local i
+  for ((i = period; i > 0; i--)); do ((!restarted[i])) || { echo "$i"; return; }; done
+  echo 0
+}
+# restarted_exactly K: K restarts so far, and K+1 containers (pids) seen.
+restarted_exactly() { [[ $restarts == "$1" && $(printf '%s\n' "${kpid[@]}" | uniq | wc -l) == $(($1 + 1)) ]]; }
+# held FROM: liveness exited 0 in each period from FROM, and no restart since FROM - 1.
+held() { every_period "$1" "$period" live_rc 0 && (($(last_restart) < $1)); }
+# not_ready_line OUT K: one line under 1 KiB that names the rule, the K incarnations and
+# that a restart does not cure it.
+not_ready_line() {
+  local out=$1 times="each of the last $2 incarnations"
+  (($2 > 1)) || times="the last incarnation"
+  [[ $out != *$'\n'* ]] && (($(printf %s "$out" | wc -c) < 1024)) &&
+    [[ $out == 'NOT READY: "add_kubernetes_metadata: could not detect kubernetes env" tripped '"$times "* ]] &&
+    [[ $out == *"a restart does not cure it"* ]]
+}
+failed_starts_are() { # CONTAINER N: N start-up failures in the logs on its volume
+  [[ $(pm exec "$1" sh -c 'cat /usr/share/filebeat/logs/filebeat* | grep -c "could not detect kubernetes env"') == "$2" ]]
+}
+kubelet_said() { # on failed checks: the kubelet emulation's last events
+  echo "          kubelet emulation ($tmp/kubelet-$kc.log), last events:"
+  tail -n 16 "$tmp/kubelet-$kc.log" | detail
+}
+fix_cause=/usr/share/filebeat/logs/.cause-fixed # the stand-in's STANDIN_FAIL_AT_START file
+# crash_loop CONTAINER K [ARG...]: a Filebeat stand-in that logs the start-up failure at
+# every start (STANDIN_FAIL_AT_START=$fail_at_start: always, or until $fix_cause
+# exists), in a container of its own with the state and the logs on volumes,
+# probed as deploy/ does (ARGs added to the liveness command): restarted exactly K
+# times, then held for $held_periods periods: running, liveness passing, NotReady
+# with the reason.
+crash_loop() {
+  local c=$1 k=$2 engaged i
+  shift 2
+  pm volume create "$c-logs" >/dev/null
+  pm volume create "$c-probe" >/dev/null
+  pm run --rm --network none -v "$c-probe:/probe" "$logprobe_image" install /probe >/dev/null
+  pm run -d --name "$c" --network none -v "$c-logs:/usr/share/filebeat/logs" -v "$c-probe:/probe" \
+    -e STANDIN_STYLE=8 -e STANDIN_ROTATE_LINES=100000 -e STANDIN_FAIL_AT_START="$fail_at_start" \
+    "$standin" "${file_args[@]}" >/dev/null
+  kubelet_reset "$c" "$@"
+  kubelet_until $(((k + 1) * (retries + 3))) restarts_are "$k" || true
+  engaged=$period
+  for ((i = 0; i < held_periods; i++)); do kubelet_period; done
+  check "restarted exactly $k time(s), after $retries liveness failures in a row each time (pids $(pids_seen))" \
+    restarted_exactly "$k"
+  check "the stand-in logged the start-up failure at each of its $((k + 1)) starts" failed_starts_are "$c" $((k + 1))
+  check "readiness passed in each of the $engaged periods up to the restart that engaged the guard" \
+    every_period 1 "$engaged" ready_rc 0
+  check "then liveness exited 0 in each of $held_periods periods: no further restart" held $((engaged + 1))
+  check "...the container is running, pid unchanged (${kpid[period]})" \
+    test "$(pm inspect --format '{{.State.Status}} {{.State.Pid}}' "$c")" = "running ${kpid[period]}"
+  echo "          liveness said: ${live_out[period]:0:420}..."
+  check "...liveness says the rule is held back by the crash-loop guard" \
+    grep -q '^HEALTHY (crash-loop guard): .* tripped again' <<<"${live_out[period]}"
+  check "readiness failed (NotReady) in each of the $held_periods periods" \
+    every_period $((engaged + 1)) "$period" ready_rc 1
+  echo "          Readiness probe failed: ${ready_out[period]}"
+  check "...one line of $(printf %s "${ready_out[period]}" | wc -c) bytes (< 1 KiB) naming the rule, and that a restart does not cure it" \
+    not_ready_line "${ready_out[period]}" "$k"
+}
+
+cured() { held "$1" && failed_starts_are "$2" 4; } # FROM CONTAINER: after 4 failed starts
+c=$prefix-crashloop
+f0=$failures
+echo "e2e: crash-loop guard, --max-restarts by default ($c)"
+echo "          liveness: ${liveness[*]}; readiness: ${readiness[*]}; failureThreshold $retries"
+held_periods=5 fail_at_start=$fix_cause
+crash_loop "$c" 3
+# The operator fixes the cause and resets the state, as the NOT READY line says.
+# Readiness passes at once: the pod is Ready again. But this Filebeat logged the
+# failure when it started and stays without metadata; only a restart cures it. The
+# reset gives the guard its restarts back: liveness trips on this incarnation's line
+# (the earlier incarnations' lines never count), the kubelet restarts it once more,
+# and the new start, with the cause gone, is healthy and Ready.
+pm exec "$c" sh -c ": >$fix_cause"
+out=$(pm exec "$c" /probe/logprobe state reset --state /probe/state.json) || true
+check "cause fixed, then logprobe state reset: \"$out\"" test "$out" = "forgot /probe/state.json"
+from=$((period + 1))
+kubelet_period
+echo "          readiness said: ${ready_out[period]}"
+check "readiness passes again at the next period (Ready)" test "${ready_rc[period]}" = 0
+check "liveness trips again on this incarnation's start-up failure (exit ${live_rc[period]})" test "${live_rc[period]}" = 1
+kubelet_until $((retries + 2)) restarts_are 4 || true
+check "...so the kubelet restarts it once more, after $retries failures" \
+  test "$restarts-$(last_restart)" = "4-$((from + retries - 1))"
+from=$((period + 1))
+for _ in 1 2 3; do kubelet_period; done
+check "the new start (pids $(pids_seen)) logged no failure: healthy in 3 of 3 periods, no restart" \
+  cured "$from" "$c"
+check "...and Ready in each" every_period "$from" "$period" ready_rc 0
+echo "          readiness said: ${ready_out[period]}"
+((failures == f0)) || kubelet_said
+
+c=$prefix-crashloop-1
+f0=$failures
+echo "e2e: crash-loop guard with --max-restarts 1 ($c)"
+held_periods=4 fail_at_start=always
+crash_loop "$c" 1 --max-restarts 1
+((failures == f0)) || kubelet_said
+
+# --- 5. restart in a pod that shares its PID namespace -------------------------------
+# As with shareProcessNamespace, PID 1 is the pod's infra (pause) process, which
+# outlives the container's restarts. The restarted container must still be a new
+# incarnation: with the cause fixed, its first liveness run passes. (Were the
+# incarnation PID 1's, the earlier container's sticky trip would carry over and fail it
+# at once, and the guard would never count a restart.)
+pod=$prefix-shared-pid c=$prefix-shared-pid-filebeat
+f0=$failures
+echo "e2e: restart in a pod sharing its PID namespace ($pod, podman pod create --share pid)"
+pm volume create "$c-logs" >/dev/null
+pm volume create "$c-probe" >/dev/null
+pm run --rm --network none -v "$c-probe:/probe" "$logprobe_image" install /probe >/dev/null
+pm pod create --name "$pod" --share pid --network none >/dev/null
+pm run -d --pod "$pod" --name "$c" -v "$c-logs:/usr/share/filebeat/logs" -v "$c-probe:/probe" \
+  -e STANDIN_STYLE=7 -e STANDIN_FAIL_AT_START="$fix_cause" "$standin" "${file_args[@]}" >/dev/null
+init_of() { pm exec "$1" sh -c 'cat /proc/1/cmdline' | tr '\0' ' ' | sed 's/ $//'; }
+same_init_no_new_failure() { failed_starts_are "$1" 1 && [[ $(init_of "$1") == "$2" ]]; }
+init=$(init_of "$c")
+check "PID 1 in the container is the pod's infra process ($init), not the stand-in" test "${init%% *}" = /catatonit
+check "the stand-in logged the start-up failure" wait_for 5 failed_starts_are "$c" 1
+pm exec "$c" sh -c ": >$fix_cause"
+kubelet_reset "$c"
+kubelet_until $((retries + 3)) restarts_are 1 || true
+check "tripped, and restarted after $retries liveness failures (pid ${kpid[period]} -> $(pm inspect --format '{{.State.Pid}}' "$c"))" \
+  test "$restarts-$(last_restart)" = "1-$period"
+kubelet_period
+echo "          liveness said: ${live_out[period]:0:300}"
+check "the restarted container's first liveness run is healthy: a new incarnation (exit ${live_rc[period]})" \
+  test "${live_rc[period]}" = 0
+check "...and Ready" test "${ready_rc[period]}" = 0
+check "...the new start logged no failure; PID 1 is still the infra process" \
+  same_init_no_new_failure "$c" "$init"
+((failures == f0)) || kubelet_said
+
 if [[ -s $tmp/emulation.log ]]; then
   fail "kubelet emulation reported errors"; detail <"$tmp/emulation.log"
 fi

@@ -140,11 +140,12 @@ fn readiness(
             ready: false,
             message: cut(
                 &format!(
-                    "NOT READY: {}; liveness no longer fails for it, so Filebeat is not restarted again. \
-                     Last line: {}. Fix the cause, then `logprobe state reset -s {}` (an hour without it tripping clears it too)",
+                    "NOT READY: {}; liveness no longer fails for it, so Filebeat is not restarted again; \
+                     fix the cause, then `logprobe state reset -s {}` (an hour without it tripping clears it too); \
+                     last line: {}",
                     report::uncured(p, k),
-                    cut(&p.line, 300),
-                    path.display()
+                    path.display(),
+                    cut(&p.line, 300)
                 ),
                 MAX_LINE,
             ),
