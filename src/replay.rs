@@ -26,7 +26,7 @@ use crate::exit::Exit;
 use crate::guard;
 use crate::incarnation::Incarnation;
 use crate::linetime;
-use crate::report::{self, cut};
+use crate::report;
 use crate::scan::{Cursor, Flow, Framing, Hit, Limits, MappedFile, Matcher, Scanner, Windows};
 use crate::source::files;
 use crate::state::{State, Trip};
@@ -698,8 +698,8 @@ impl<'a> Simulation<'a> {
                 time: format_rfc3339(now),
                 rule: t.pattern.clone(),
                 message: format!(
-                    "{:?} tripped again, but a restart has not cured it: not failing for it",
-                    cut(&t.pattern, 120)
+                    "{} tripped again, but a restart has not cured it: not failing for it",
+                    report::rule_label(&t.pattern)
                 ),
             });
         }
@@ -780,23 +780,24 @@ impl<'a> Simulation<'a> {
 /// The rule of restarts caused by `--max-silence`.
 const SILENCE: &str = "silence (--max-silence)";
 
-/// The rule of the silent stall.
-const STALL: &str = "silent stall (--max-stall)";
+/// The rule of the silent stall, in the JSON events.
+const STALL: &str = "silent stall";
 
 /// How the timeline names the rule of a trip: its literal, or the silent stall.
 fn rule_name(t: &Trip) -> String {
-    match t.evidence {
-        Some(crate::state::Evidence::Stall { .. }) => STALL.to_string(),
-        _ => t.pattern.clone(),
+    if t.pattern == crate::stall::REPORT {
+        STALL.to_string()
+    } else {
+        t.pattern.clone()
     }
 }
 
 /// A rule as the timeline writes it: a literal quoted, a detector by name.
 fn label(rule: &str) -> String {
-    if rule == SILENCE || rule == STALL {
-        rule.to_string()
-    } else {
-        format!("{:?}", cut(rule, 120))
+    match rule {
+        SILENCE => rule.to_string(),
+        STALL => report::rule_label(crate::stall::REPORT),
+        _ => report::rule_label(rule),
     }
 }
 

@@ -238,11 +238,21 @@ fn progress_message(p: Option<&Progress>) -> String {
     }
 }
 
+/// A rule as the guard's sentences name it: its literal, quoted and cut, or
+/// the silent stall by name (its literal is the metrics report's).
+pub fn rule_label(pattern: &str) -> String {
+    if pattern == crate::stall::REPORT {
+        "the silent stall (--max-stall)".to_string()
+    } else {
+        format!("{:?}", cut(pattern, 120))
+    }
+}
+
 /// Why the crash-loop guard holds a rule back: it tripped each of the last
 /// `k` incarnations, the latest being `p`.
 pub fn uncured(p: &Past, k: u32) -> String {
-    let rule = cut(p.tripped.as_deref().unwrap_or_default(), 120);
-    format!("{rule:?} {}", uncured_why(p, k))
+    let rule = rule_label(p.tripped.as_deref().unwrap_or_default());
+    format!("{rule} {}", uncured_why(p, k))
 }
 
 /// [`uncured`] without the rule.
@@ -263,8 +273,8 @@ fn uncured_why(p: &Past, k: u32) -> String {
 fn guard_note(cfg: &Config, f: &Facts) -> String {
     match &f.uncured {
         Some(p) if f.held.is_none() => format!(
-            "; the crash-loop guard holds {:?} back: {} (`logprobe ready` fails)",
-            cut(p.tripped.as_deref().unwrap_or_default(), 120),
+            "; the crash-loop guard holds {} back: {} (`logprobe ready` fails)",
+            rule_label(p.tripped.as_deref().unwrap_or_default()),
             uncured_why(p, cfg.max_restarts)
         ),
         _ => String::new(),
@@ -274,9 +284,9 @@ fn guard_note(cfg: &Config, f: &Facts) -> String {
 /// The healthy line of an incarnation whose trip the crash-loop guard held back.
 fn held_message(cfg: &Config, t: &Trip, p: &Past) -> String {
     format!(
-        "HEALTHY (crash-loop guard): {:?} tripped again in {} at byte {} (first seen {}), \
+        "HEALTHY (crash-loop guard): {} tripped again in {} at byte {} (first seen {}), \
          but it {}: not failing for it, `logprobe ready` fails instead: {}",
-        cut(&t.pattern, 120),
+        rule_label(&t.pattern),
         cut(&t.file, 200),
         t.offset,
         format_rfc3339(t.first_seen),

@@ -37,7 +37,7 @@ fn the_examples() {
     replay(&e, &[&dir("stalled")])
         .expect(1)
         .stdout_has("trip     silent stall: 4117 events waiting")
-        .stdout_has("(3 failing runs in a row: silent stall (--max-stall))");
+        .stdout_has("(3 failing runs in a row: the silent stall (--max-stall))");
     // The probe's timing: a longer period and threshold restart later.
     replay(
         &e,

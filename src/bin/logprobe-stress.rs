@@ -3,21 +3,33 @@
 //!
 //! Each worker is one pod: a writer thread emulates Filebeat (7.x rename
 //! rotation or 8.x new-file rotation, lines cut into partial writes, deletion
-//! beyond keepfiles, a metrics report every ~0.2 s) and, in each incarnation,
-//! plants one of (`--plant`): a single stuck line of a one-shot rule, a retry
-//! loop of the not-finished message (a persistence rule), or a silent stall
-//! (metrics reports with events waiting and none acked). A prober thread runs
-//! `logprobe` at a period, kills it at the timeout, counts consecutive
-//! failures and, at the failure threshold, restarts the emulated Filebeat: a
-//! new incarnation (`--since`), rotating on startup. Times are scaled down
+//! beyond keepfiles, a metrics report every ~0.2 s, every line stamped with
+//! the wall-clock time) and, in each incarnation, plants one of (`--plant`):
+//! a single stuck line of a one-shot rule, a retry loop of the not-finished
+//! message (a persistence rule), a silent stall (metrics reports with events
+//! waiting and none acked), or a permanent start-up failure (the one-shot
+//! `add_kubernetes_metadata` line, logged at every start, that no restart
+//! cures). A prober thread runs `logprobe` at a period, kills it at the
+//! timeout, counts consecutive failures and, at the failure threshold,
+//! restarts the emulated Filebeat: a new incarnation (`--since`) that rotates
+//! on start-up or appends to the same file (`--on-start`). A readiness
+//! thread runs `logprobe ready` at its own period. Times are scaled down
 //! (persist 3 s, gap 2 s, `--max-stall 2s`) so that plants trip in seconds;
 //! the healthy writer adds noise that must not trip: short bursts of the
 //! not-finished message and short runs of stalled reports.
 //!
+//! The tool models the crash-loop guard (`--max-restarts K`): when the last K
+//! incarnations of a pod tripped on the same rule (the same literal), that
+//! rule's trip must be held (exit 0, JSON `held` and `guard`) and `logprobe
+//! ready` must answer one `NOT READY:` line; otherwise trips must fail and
+//! `ready` must answer `READY:`. No pod may restart more than K times in a
+//! row on one rule.
+//!
 //! It prints runs per second, the error rate, run latency (p50, p99, max),
 //! plants by kind, missed and false trips (a trip must name its plant: its
-//! line, its rule and a span within the plant), restarts per pod and time to
-//! detect, and exits 1 on any miss or false trip (2 on bad arguments).
+//! line, its rule and a span within the plant), restarts per pod, NotReady
+//! pods and time to detect, and exits 1 on any miss, false trip or guard
+//! fault (2 on bad arguments).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -29,11 +41,20 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, ValueEnum};
+use logprobe::guard::{DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT};
 use logprobe::preset::FILEBEAT;
+use logprobe::report::rule_label;
 use logprobe::timefmt::{format_duration, format_rfc3339, parse_duration};
 
 /// The stuck message the emulated Filebeat plants: the filebeat preset's.
 const STUCK: &str = FILEBEAT.rules[0].literal;
+
+/// The permanent start-up failure: a one-shot rule of the filebeat preset
+/// (checked by a test), logged by every incarnation soon after it starts.
+const STARTUP_FAILURE: &str = "add_kubernetes_metadata: could not detect kubernetes env";
+/// About how long after a start the start-up failure is logged (Filebeat's
+/// ~30 s, scaled down).
+const STARTUP_AFTER: Duration = Duration::from_millis(200);
 
 /// The persistence rule of retry-loop incarnations, scaled down from the
 /// preset's 10 minutes and 2 minutes.
@@ -87,6 +108,23 @@ struct Args {
     /// Consecutive failures before the emulated kubelet restarts Filebeat.
     #[arg(long, default_value_t = 3)]
     failure_threshold: u32,
+    /// Whether a restarted Filebeat rotates its log at start-up (7.x
+    /// `rotateonstartup`, 8.x a new file) or appends to the same current file.
+    #[arg(long, value_enum, default_value_t = OnStart::Rotate)]
+    on_start: OnStart,
+    /// `--max-restarts` of every probe run: the crash-loop guard (0 turns it off).
+    #[arg(long, default_value_t = DEFAULT_MAX_RESTARTS,
+          value_parser = clap::value_parser!(u32).range(0..=MAX_RESTARTS_LIMIT as i64))]
+    max_restarts: u32,
+    /// A restart discards the state (as on the container's own file system):
+    /// the new incarnation reads every file from the start, so line times
+    /// alone keep the earlier incarnations' lines out, and the crash-loop
+    /// guard, without a history, never holds.
+    #[arg(long)]
+    lose_state: bool,
+    /// Readiness probe period: how often `logprobe ready` runs in each pod.
+    #[arg(long, default_value = "1s", value_parser = duration)]
+    ready_period: Duration,
     /// The logprobe executable [default: `logprobe` beside this program].
     #[arg(long)]
     logprobe: Option<PathBuf>,
@@ -98,6 +136,19 @@ struct Args {
     seed: Option<u64>,
 }
 
+impl Args {
+    /// The K the crash-loop guard works with: `--max-restarts`, or 0 when
+    /// the state, and so the history, is lost at every restart.
+    fn guard_k(&self) -> u32 {
+        if self.lose_state {
+            0
+        } else {
+            self.max_restarts
+        }
+    }
+}
+
+/// Filebeat's log file naming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scheme {
     /// filebeat, filebeat.1 … by rename.
@@ -110,6 +161,30 @@ enum Scheme {
     Mixed,
 }
 
+/// What a restarted Filebeat does with its log at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnStart {
+    /// A new current file (7.x renames the old one to filebeat.1).
+    Rotate,
+    /// Goes on appending to the current file of the previous incarnation.
+    Append,
+    /// Workers 0 and 1 of every four rotate, 2 and 3 append (with `--scheme
+    /// mixed`, every scheme meets both).
+    Mixed,
+}
+
+impl OnStart {
+    /// Whether worker `index` rotates at start-up.
+    fn rotates(self, index: usize) -> bool {
+        match self {
+            OnStart::Rotate => true,
+            OnStart::Append => false,
+            OnStart::Mixed => index % 4 < 2,
+        }
+    }
+}
+
+/// What the incarnations plant, as asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PlantArg {
     /// One line of a one-shot rule (the classic message).
@@ -118,7 +193,9 @@ enum PlantArg {
     Loop,
     /// Metrics reports with events waiting and none acked, under `--max-stall`.
     Stall,
-    /// Each incarnation the next of the three.
+    /// At every start, the one-shot start-up failure no restart cures.
+    Startup,
+    /// Each incarnation the next of single, loop and stall.
     Mixed,
 }
 
@@ -129,6 +206,7 @@ enum Kind {
     Single,
     Loop,
     Stall,
+    Startup,
 }
 
 const KINDS: [Kind; 3] = [Kind::Single, Kind::Loop, Kind::Stall];
@@ -140,6 +218,7 @@ impl Kind {
             PlantArg::Single => Kind::Single,
             PlantArg::Loop => Kind::Loop,
             PlantArg::Stall => Kind::Stall,
+            PlantArg::Startup => Kind::Startup,
             PlantArg::Mixed => KINDS[(index + incarnation as usize) % KINDS.len()],
         }
     }
@@ -149,6 +228,26 @@ impl Kind {
             Kind::Single => "single",
             Kind::Loop => "loop",
             Kind::Stall => "stall",
+            Kind::Startup => "startup",
+        }
+    }
+
+    /// What the crash-loop guard knows its trip by: the rule's literal, as
+    /// the state's history records it and `ready` names it (a single line
+    /// and a loop share one; a stall is known by the metrics report's).
+    fn rule(self) -> &'static str {
+        match self {
+            Kind::Single | Kind::Loop => STUCK,
+            Kind::Stall => logprobe::stall::REPORT,
+            Kind::Startup => STARTUP_FAILURE,
+        }
+    }
+
+    /// How long after a start its plant is due, about.
+    fn after(self, stuck_after: Duration) -> Duration {
+        match self {
+            Kind::Startup => STARTUP_AFTER,
+            _ => stuck_after,
         }
     }
 
@@ -156,7 +255,7 @@ impl Kind {
     /// line: no plant begins so late that it could not trip before the end.
     fn lead(self) -> Duration {
         let ns = match self {
-            Kind::Single => 0,
+            Kind::Single | Kind::Startup => 0,
             Kind::Loop => PERSIST_NS + 3 * SEC_NS,
             Kind::Stall => MAX_STALL_NS + 3 * SEC_NS,
         };
@@ -206,13 +305,14 @@ struct Plant {
     /// The time its first line carries, ns since the epoch.
     first_ns: i64,
     detected: Option<Instant>,
+    /// Detected as a trip the crash-loop guard held back.
+    held: bool,
 }
 
 impl Plant {
-    /// Whether a trip (the probe's JSON) is this plant's: its line, its
-    /// rule, and for a loop or a stall a span that begins within it.
-    fn explains(&self, json: &serde_json::Value) -> bool {
-        let m = &json["match"];
+    /// Whether a trip (the probe's JSON `match` or `held`) is this plant's:
+    /// its line, its rule, and for a loop or a stall a span that begins within it.
+    fn explains(&self, m: &serde_json::Value) -> bool {
         let (evidence, line) = (&m["evidence"], m["line"].as_str().unwrap_or_default());
         let rule = evidence["rule"].as_str().unwrap_or_default();
         let span = |min: i64| {
@@ -223,7 +323,7 @@ impl Plant {
         };
         let names_it = line.contains(&format!("({})", self.id));
         match self.kind {
-            Kind::Single => rule == "count" && names_it,
+            Kind::Single | Kind::Startup => rule == "count" && names_it,
             Kind::Loop => rule == "persist" && names_it && span(PERSIST_NS),
             Kind::Stall => rule == "stall" && span(MAX_STALL_NS),
         }
@@ -240,6 +340,37 @@ struct Pod {
     kind: Kind,
     restart_requested: bool,
     plants: Vec<Plant>,
+    /// The model of the state's history: the rule that tripped each
+    /// restarted incarnation (`None`: restarted without a trip).
+    history: Vec<Option<&'static str>>,
+    /// The rule the crash-loop guard must hold back in this incarnation.
+    guarded: Option<&'static str>,
+}
+
+impl Pod {
+    /// The rule the guard holds back after `history`: the one that tripped
+    /// each of the last `k` incarnations (none when `k` is 0).
+    fn uncured(history: &[Option<&'static str>], k: u32) -> Option<&'static str> {
+        let k = k as usize;
+        let last = history.get(history.len().checked_sub(k)?..)?;
+        let rule = (*last.first()?)?;
+        last.iter().all(|r| *r == Some(rule)).then_some(rule)
+    }
+
+    /// The most restarts in a row on one rule.
+    fn streak(&self) -> usize {
+        let mut best = 0;
+        let mut run = 0;
+        for (i, r) in self.history.iter().enumerate() {
+            run = match r {
+                Some(_) if i > 0 && self.history[i - 1] == *r => run + 1,
+                Some(_) => 1,
+                None => 0,
+            };
+            best = best.max(run);
+        }
+        best
+    }
 }
 
 /// What a prober counted.
@@ -250,9 +381,12 @@ struct Tally {
     errors: u64,
     timeouts: u64,
     latencies: Vec<Duration>,
-    /// Exit 1 naming no stuck line of the incarnation, and restarts with no
-    /// stuck line behind them.
+    /// Exit 1 naming no plant of the incarnation, and restarts with no
+    /// failing trip of a plant behind them.
     false_trips: Vec<String>,
+    /// Answers that disagree with the crash-loop guard's model: a trip it
+    /// should have held, a hold it should not, a wrong readiness.
+    guard_faults: Vec<String>,
     restarts: u64,
 }
 
@@ -266,6 +400,8 @@ struct Writer {
     size: u64,
     day_index: Option<(String, u32)>,
     line: u64,
+    /// The latest time a line carried, ns since the epoch.
+    last_ns: i64,
 }
 
 impl Writer {
@@ -278,6 +414,7 @@ impl Writer {
             size: 0,
             day_index: None,
             line: 0,
+            last_ns: i64::MIN,
         }
     }
 
@@ -338,6 +475,7 @@ impl Writer {
     /// A line of `what` at `t` (ns), in this writer's layout.
     fn format(&mut self, what: Line, t: i64) -> String {
         self.line += 1;
+        self.last_ns = self.last_ns.max(t);
         let (t, n, pod) = (line_time(t), self.line, &self.pod_name);
         let v8 = self.scheme == Scheme::V8;
         match what {
@@ -346,6 +484,12 @@ impl Writer {
             ),
             Line::Stuck(id) => format!(
                 "{t}\tERROR\t[autodiscover]\tcfgfile/list.go:95\tError creating runner from config: {STUCK} ({id})\n"
+            ),
+            Line::Startup(id) if v8 => format!(
+                "{{\"log.level\":\"info\",\"@timestamp\":\"{t}\",\"log.logger\":\"add_kubernetes_metadata\",\"log.origin\":{{\"file.name\":\"add_kubernetes_metadata/kubernetes.go\",\"file.line\":126}},\"message\":\"{STARTUP_FAILURE}: {NO_CLUSTER} ({id})\",\"service.name\":\"filebeat\",\"ecs.version\":\"1.6.0\"}}\n"
+            ),
+            Line::Startup(id) => format!(
+                "{t}\tINFO\tadd_kubernetes_metadata/kubernetes.go:70\t{STARTUP_FAILURE}: {NO_CLUSTER} ({id})\n"
             ),
             Line::Report(r) if v8 => format!(
                 "{{\"log.level\":\"info\",\"@timestamp\":\"{t}\",\"log.logger\":\"monitoring\",\"log.origin\":{{\"file.name\":\"log/log.go\",\"file.line\":192}},\"message\":\"Non-zero metrics in the last 30s\",\"service.name\":\"filebeat\",\"monitoring\":{{\"metrics\":{},\"ecs.version\":\"1.6.0\"}},\"ecs.version\":\"1.6.0\"}}\n",
@@ -384,6 +528,9 @@ impl Writer {
     }
 }
 
+/// Why the start-up failure's processor gave up, as Filebeat says it.
+const NO_CLUSTER: &str = "unable to build kube config due to error: invalid configuration: no configuration has been provided";
+
 /// A line's own time as Filebeat writes it: RFC 3339 in milliseconds, UTC.
 fn line_time(ns: i64) -> String {
     let ms = ns.div_euclid(1_000_000);
@@ -404,6 +551,8 @@ enum Line<'a> {
     Filler,
     /// The not-finished message, naming a plant or a burst.
     Stuck(&'a str),
+    /// The start-up failure, naming its plant.
+    Startup(&'a str),
     /// A metrics report.
     Report(Report),
 }
@@ -431,19 +580,21 @@ impl Report {
     }
 }
 
-/// Sets a new incarnation start, keeping file times (a clock tick coarse)
-/// clear of it, and what it plants; returns that.
-fn new_incarnation(pod: &Mutex<Pod>, plant: PlantArg, index: usize) -> Kind {
+/// Sets a new incarnation start, keeping file and line times (a clock tick
+/// coarse) clear of it, what it plants and what the guard must hold back;
+/// returns the kind and the start.
+fn new_incarnation(pod: &Mutex<Pod>, args: &Args, index: usize) -> (Kind, i64) {
     thread::sleep(Duration::from_millis(20));
     let mut p = pod.lock().unwrap();
     p.since = now_ns();
     p.incarnation += 1;
-    p.kind = Kind::of(plant, index, p.incarnation);
+    p.kind = Kind::of(args.plant, index, p.incarnation);
+    p.guarded = Pod::uncured(&p.history, args.guard_k());
     p.restart_requested = false;
-    let kind = p.kind;
+    let started = (p.kind, p.since);
     drop(p);
     thread::sleep(Duration::from_millis(20));
-    kind
+    started
 }
 
 /// What a writer thread is handed.
@@ -476,7 +627,7 @@ fn writer_thread(args: &Args, job: WriterJob) -> std::io::Result<()> {
     let gap = Duration::from_secs(1) / args.write_rate.max(1);
     while !stop.load(Ordering::Relaxed) {
         if pod.lock().unwrap().restart_requested {
-            // kubelet restarts the container: a new incarnation, rotate on startup.
+            // kubelet restarts the container: a new incarnation.
             script = start(args, &mut w, &pod, index, &mut rng)?;
         }
         let line = script.next_line(&mut w, &pod, &mut rng, plant_until);
@@ -489,7 +640,10 @@ fn writer_thread(args: &Args, job: WriterJob) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Filebeat (re)starts: a new incarnation, a new file, a new script.
+/// Filebeat (re)starts: a new incarnation, a new file (at the first start,
+/// or rotating at start-up) or the same one, a new script. Every line of the
+/// earlier incarnations must carry a time before the new start, or the
+/// probe could not tell them from this one's.
 fn start(
     args: &Args,
     w: &mut Writer,
@@ -497,9 +651,19 @@ fn start(
     index: usize,
     rng: &mut Rng,
 ) -> std::io::Result<Script> {
-    let kind = new_incarnation(pod, args.plant, index);
-    w.rotate(args.keep_files)?;
-    Ok(Script::new(kind, index, args.stuck_after, rng))
+    let (kind, since) = new_incarnation(pod, args, index);
+    if w.files.is_empty() || args.on_start.rotates(index) {
+        w.rotate(args.keep_files)?;
+    }
+    if w.last_ns >= since {
+        return Err(std::io::Error::other(format!(
+            "{}: a line of an earlier incarnation carries {}, not before the new --since {}",
+            w.pod_name,
+            line_time(w.last_ns),
+            line_time(since)
+        )));
+    }
+    Ok(Script::new(kind, index, kind.after(args.stuck_after), rng))
 }
 
 /// A run of stalled reports in a healthy writer spans less than this (half
@@ -584,7 +748,7 @@ impl Script {
     /// trip, and no noise of its kind is under way that it would join.
     fn plant_due(&self, now: Instant, t: i64, until: Instant) -> bool {
         let clear = match self.kind {
-            Kind::Single => true,
+            Kind::Single | Kind::Startup => true,
             Kind::Loop => self.burst.is_none() && t - self.burst_last > HOLE_NS,
             Kind::Stall => self.blip.is_none(),
         };
@@ -610,6 +774,7 @@ impl Script {
             at: now,
             first_ns: t,
             detected: None,
+            held: false,
         });
         drop(p);
         let line = match self.kind {
@@ -617,6 +782,7 @@ impl Script {
                 self.next_report = now + rng.around(REPORT_EVERY);
                 w.format(Line::Report(Report::Stalled { active: 4096 }), t)
             }
+            Kind::Startup => w.format(Line::Startup(&id), t),
             Kind::Single | Kind::Loop => {
                 self.next_loop = now + rng.around(LOOP_EVERY);
                 w.format(Line::Stuck(&id), t)
@@ -705,11 +871,12 @@ fn probe(exe: &Path, argv: &[String], timeout: Duration) -> (Option<i32>, String
     }
 }
 
-/// The arguments of a probe run of a pod, but `--since`: the filebeat
-/// preset's file names in the pod's log directory, its stuck message as a
-/// one-shot rule, or in a retry-loop incarnation as a persistence rule (the
-/// pod's patterns file), and `--max-stall`.
-fn probe_args(root: &Path, kind: Kind) -> Vec<String> {
+/// The arguments of a probe run of a pod: the filebeat preset's file names
+/// in the pod's log directory, its stuck message as a one-shot rule, or in a
+/// retry-loop incarnation as a persistence rule (the pod's patterns file), or
+/// in a start-up failure's the preset's one-shot rule of it; `--max-stall`,
+/// `--max-restarts` and `--since`.
+fn probe_args(root: &Path, kind: Kind, max_restarts: u32, since: i64) -> Vec<String> {
     let logs = root.join("logs");
     let mut base: Vec<String> = vec!["check".into(), "--preset".into(), "none".into()];
     for path in FILEBEAT.paths {
@@ -724,18 +891,40 @@ fn probe_args(root: &Path, kind: Kind) -> Vec<String> {
             rules_file(root).display().to_string(),
         ],
         Kind::Single | Kind::Stall => ["--pattern".into(), STUCK.into()],
+        Kind::Startup => ["--pattern".into(), STARTUP_FAILURE.into()],
     };
     base.extend(rules);
     let rest = [
         "--max-stall",
         MAX_STALL,
+        "--max-restarts",
+        &max_restarts.to_string(),
         "--format",
         "json",
         "--state",
         &state,
+        "--since",
+        &since_arg(since),
     ];
     base.extend(rest.map(String::from));
     base
+}
+
+/// The arguments of a readiness run of a pod in the incarnation since `since`.
+fn ready_args(root: &Path, since: i64) -> Vec<String> {
+    let state = root.join("state.json").display().to_string();
+    ["ready", "--state", &state, "--since", &since_arg(since)]
+        .map(String::from)
+        .to_vec()
+}
+
+/// `--since` of an incarnation's start, to the nanosecond.
+fn since_arg(since: i64) -> String {
+    format!(
+        "@{}.{:09}",
+        since.div_euclid(SEC_NS),
+        since.rem_euclid(SEC_NS)
+    )
 }
 
 /// The patterns file of retry-loop incarnations.
@@ -764,13 +953,7 @@ fn prober_thread(
             let p = pod.lock().unwrap();
             (p.since, p.incarnation, p.kind)
         };
-        let mut argv = probe_args(root, kind);
-        argv.push("--since".into());
-        argv.push(format!(
-            "@{}.{:09}",
-            since.div_euclid(1_000_000_000),
-            since.rem_euclid(1_000_000_000)
-        ));
+        let argv = probe_args(root, kind, args.max_restarts, since);
         let (code, out, latency) = probe(exe, &argv, args.timeout);
         tally.runs += 1;
         tally.latencies.push(latency);
@@ -786,7 +969,8 @@ fn prober_thread(
 }
 
 /// Whether a run failed, as kubelet counts it; a trip must be explained by a
-/// plant of this incarnation ([`Plant::explains`]), anything else is a false trip.
+/// plant of this incarnation ([`Plant::explains`]), anything else is a false
+/// trip, and must fail or be held as the guard's model says.
 fn judge(
     code: Option<i32>,
     out: &str,
@@ -800,25 +984,13 @@ fn judge(
         Some(0) => {
             if json["status"] != "healthy" {
                 tally.errors += 1;
+            } else {
+                judge_healthy(&json, incarnation, root, pod, tally);
             }
             false
         }
         Some(1) => {
-            let mut p = pod.lock().unwrap();
-            let plant = p
-                .plants
-                .iter_mut()
-                .find(|pl| pl.incarnation == incarnation && pl.explains(&json));
-            match plant {
-                Some(pl) => {
-                    pl.detected.get_or_insert_with(Instant::now);
-                }
-                None => tally.false_trips.push(format!(
-                    "{}: {}",
-                    root.display(),
-                    json["message"].as_str().unwrap_or(out.trim())
-                )),
-            }
+            judge_trip(&json, out, incarnation, root, pod, tally);
             true
         }
         None => {
@@ -833,9 +1005,84 @@ fn judge(
     }
 }
 
+/// A trip (exit 1): its plant is detected, unless the guard should have held
+/// its rule back; a trip no plant explains is a false trip.
+fn judge_trip(
+    json: &serde_json::Value,
+    out: &str,
+    incarnation: u32,
+    root: &Path,
+    pod: &Mutex<Pod>,
+    tally: &mut Tally,
+) {
+    let mut p = pod.lock().unwrap();
+    let guarded = p.guarded;
+    let plant = p
+        .plants
+        .iter_mut()
+        .find(|pl| pl.incarnation == incarnation && pl.explains(&json["match"]));
+    let Some(pl) = plant else {
+        let what = json["message"].as_str().unwrap_or(out.trim());
+        tally
+            .false_trips
+            .push(format!("{}: {what}", root.display()));
+        return;
+    };
+    pl.detected.get_or_insert_with(Instant::now);
+    if guarded == Some(pl.kind.rule()) {
+        tally.guard_faults.push(format!(
+            "{}: {} failed liveness, but {:?} tripped each of the last incarnations: the guard should hold it",
+            root.display(),
+            pl.id,
+            pl.kind.rule()
+        ));
+    }
+}
+
+/// A healthy run (exit 0): it carries the guard's reason exactly when the
+/// model holds a rule back, and a held trip must be a plant of that rule.
+fn judge_healthy(
+    json: &serde_json::Value,
+    incarnation: u32,
+    root: &Path,
+    pod: &Mutex<Pod>,
+    tally: &mut Tally,
+) {
+    let mut p = pod.lock().unwrap();
+    let guarded = p.guarded;
+    let busy = json["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("HEALTHY: another run"));
+    if !busy && json["guard"].is_string() != guarded.is_some() {
+        tally.guard_faults.push(format!(
+            "{}: incarnation {incarnation}: the guard should hold {guarded:?}, the run says {}",
+            root.display(),
+            json["guard"]
+        ));
+    }
+    if !json["held"].is_object() {
+        return;
+    }
+    let plant = p
+        .plants
+        .iter_mut()
+        .find(|pl| pl.incarnation == incarnation && pl.explains(&json["held"]));
+    match plant {
+        Some(pl) if guarded == Some(pl.kind.rule()) => {
+            pl.detected.get_or_insert_with(Instant::now);
+            pl.held = true;
+        }
+        _ => tally.guard_faults.push(format!(
+            "{}: incarnation {incarnation}: held a trip the guard should not hold ({guarded:?}): {}",
+            root.display(),
+            json["held"]["line"]
+        )),
+    }
+}
+
 /// kubelet restarts the container at the failure threshold: a restart with
-/// no stuck line detected behind it is a false trip. Probing pauses until
-/// the new incarnation runs.
+/// no trip of a plant behind it is a false trip. The model's history
+/// records the rule that tripped. Probing pauses until the new incarnation runs.
 fn restart(
     args: &Args,
     root: &Path,
@@ -846,23 +1093,102 @@ fn restart(
 ) {
     tally.restarts += 1;
     let mut p = pod.lock().unwrap();
-    let cause = p
-        .plants
-        .iter()
-        .any(|pl| pl.incarnation == incarnation && pl.detected.is_some());
-    if !cause {
+    let of_this = |pl: &&Plant| pl.incarnation == incarnation && pl.detected.is_some();
+    let tripped = p.plants.iter().find(of_this).map(|pl| pl.kind.rule());
+    if !p.plants.iter().filter(of_this).any(|pl| !pl.held) {
         // Timeouts or errors alone got Filebeat restarted.
         tally.false_trips.push(format!(
-            "{}: restarted after {} failures without a stuck line",
+            "{}: restarted after {} failures without a trip of a plant",
             root.display(),
             args.failure_threshold
         ));
+    }
+    p.history.push(tripped);
+    if args.lose_state {
+        let _ = fs::remove_file(root.join("state.json"));
     }
     p.restart_requested = true;
     drop(p);
     while pod.lock().unwrap().restart_requested && !stop.load(Ordering::Relaxed) {
         thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// What a readiness thread counted.
+#[derive(Debug, Default)]
+struct ReadyTally {
+    runs: u64,
+    /// Runs answering NOT READY.
+    not_ready: u64,
+    /// Runs killed at the timeout or exiting other than 0 or 1.
+    errors: u64,
+    /// Runs that overlapped a restart, whose answer is not checked.
+    straddled: u64,
+    /// Answers that disagree with the guard's model.
+    faults: Vec<String>,
+}
+
+/// kubelet's readiness probe of a pod: `logprobe ready` every
+/// `--ready-period`, each answer checked against the guard's model.
+fn ready_thread(
+    args: &Args,
+    exe: &Path,
+    root: &Path,
+    pod: Arc<Mutex<Pod>>,
+    stop: Arc<AtomicBool>,
+) -> ReadyTally {
+    let mut tally = ReadyTally::default();
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now < next {
+            thread::sleep((next - now).min(Duration::from_millis(50)));
+            continue;
+        }
+        next += args.ready_period;
+        let (since, incarnation, guarded) = {
+            let p = pod.lock().unwrap();
+            (p.since, p.incarnation, p.guarded)
+        };
+        let (code, out, _) = probe(exe, &ready_args(root, since), args.timeout);
+        if pod.lock().unwrap().incarnation != incarnation {
+            tally.straddled += 1;
+            continue;
+        }
+        tally.runs += 1;
+        match code {
+            Some(0 | 1) => {
+                tally.not_ready += u64::from(code == Some(1));
+                let fault = readiness_fault(code, &out, guarded);
+                let at = || format!("{}: incarnation {incarnation}: ", root.display());
+                tally.faults.extend(fault.map(|f| at() + &f));
+            }
+            _ => tally.errors += 1,
+        }
+    }
+    tally
+}
+
+/// What is wrong with a readiness answer (exit `code`, output `out`) when
+/// the guard should hold `guarded` back: NOT READY in one line naming the
+/// rule, else READY.
+fn readiness_fault(code: Option<i32>, out: &str, guarded: Option<&str>) -> Option<String> {
+    let line = out.trim_end();
+    let one_line = !line.contains('\n');
+    let ok = match guarded {
+        Some(rule) => {
+            code == Some(1)
+                && one_line
+                && line.starts_with("NOT READY:")
+                && line.contains(&rule_label(rule))
+        }
+        None => code == Some(0) && one_line && line.starts_with("READY:"),
+    };
+    let want = match guarded {
+        Some(rule) => format!("NOT READY for {rule:?}"),
+        None => "READY".to_string(),
+    };
+    (!ok).then(|| format!("ready should say {want}; it exited {code:?} with {line:?}"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -906,19 +1232,7 @@ fn main() -> ExitCode {
     }
     let seed = args.seed.unwrap_or_else(|| now_ns() as u64);
     let (root, remove) = work_dir(&args);
-    println!(
-        "logprobe-stress: {} workers for {}, scheme {:?}, plant {:?}, period {}, timeout {}, {} lines/s, rotate at {} bytes, keep {}, in {}, seed {seed}",
-        args.workers,
-        show(args.duration),
-        args.scheme,
-        args.plant,
-        show(args.period),
-        show(args.timeout),
-        args.write_rate,
-        args.rotate_bytes,
-        args.keep_files,
-        root.display()
-    );
+    print_header(&args, &root, seed);
     let code = match run_pods(Arc::new(args), &exe, &root, seed) {
         Ok(r) => r.print(),
         Err(e) => {
@@ -932,6 +1246,31 @@ fn main() -> ExitCode {
         println!("files kept in {}", root.display());
     }
     code
+}
+
+/// The first line: what this run does, and where.
+fn print_header(args: &Args, root: &Path, seed: u64) {
+    println!(
+        "logprobe-stress: {} workers for {}, scheme {:?}, on start {:?}{}, plant {:?}, max-restarts {}, period {}, ready period {}, timeout {}, {} lines/s, rotate at {} bytes, keep {}, in {}, seed {seed}",
+        args.workers,
+        show(args.duration),
+        args.scheme,
+        args.on_start,
+        if args.lose_state {
+            " losing the state"
+        } else {
+            ""
+        },
+        args.plant,
+        args.max_restarts,
+        show(args.period),
+        show(args.ready_period),
+        show(args.timeout),
+        args.write_rate,
+        args.rotate_bytes,
+        args.keep_files,
+        root.display()
+    );
 }
 
 /// Where the pods' files go, and whether to remove them at the end.
@@ -956,20 +1295,39 @@ fn work_dir(args: &Args) -> (PathBuf, bool) {
 struct Results {
     elapsed: Duration,
     total: Tally,
+    ready: ReadyTally,
     writer_errors: usize,
     /// Every plant of every pod.
     plants: Vec<Plant>,
-    /// Restarts of each pod.
-    restarts: Vec<u64>,
+    /// How each pod ended.
+    pods: Vec<PodEnd>,
     /// The kinds planted: each must have been detected at least once.
     kinds: Vec<Kind>,
+    /// [`Args::guard_k`].
+    guard_k: u32,
+    plant: PlantArg,
+}
+
+/// How one pod ended.
+struct PodEnd {
+    name: String,
+    restarts: u64,
+    /// The most restarts in a row on one rule.
+    streak: usize,
+    /// The rule the guard should hold back at the end.
+    guarded: Option<&'static str>,
+    /// The last readiness run, after the end, said NOT READY.
+    not_ready: bool,
 }
 
 /// A pod's threads.
 struct PodThreads {
+    /// The pod's directory.
+    dir: PathBuf,
     pod: Arc<Mutex<Pod>>,
     writer: Handle<std::io::Result<()>>,
     prober: Handle<Tally>,
+    ready: Handle<ReadyTally>,
 }
 
 /// Runs every pod's writer and prober for the duration, then gathers what they saw.
@@ -996,10 +1354,11 @@ fn run_pods(args: Arc<Args>, exe: &Path, root: &Path, seed: u64) -> Result<Resul
     }
     thread::sleep(args.duration);
     stop.store(true, Ordering::Relaxed);
-    Ok(gather(&args, started.elapsed(), pods))
+    Ok(gather(&args, exe, started.elapsed(), pods))
 }
 
-/// Makes a pod's directories and patterns file, and starts its writer and prober.
+/// Makes a pod's directories and patterns file, and starts its writer,
+/// prober and readiness prober.
 fn spawn_pod(args: &Arc<Args>, exe: &Path, job: WriterJob) -> Result<PodThreads, String> {
     let dir = job
         .logs
@@ -1012,55 +1371,105 @@ fn spawn_pod(args: &Arc<Args>, exe: &Path, job: WriterJob) -> Result<PodThreads,
     let (pod, stop) = (job.pod.clone(), job.stop.clone());
     let a = args.clone();
     let writer = thread::spawn(move || writer_thread(&a, job));
-    let (a, p, exe) = (args.clone(), pod.clone(), exe.to_path_buf());
+    let (a, p, s, e, d) = (
+        args.clone(),
+        pod.clone(),
+        stop.clone(),
+        exe.to_path_buf(),
+        dir.clone(),
+    );
     let prober = thread::spawn(move || {
-        // Let the writer set the first incarnation.
-        while p.lock().unwrap().incarnation == 0 {
-            thread::sleep(Duration::from_millis(1));
-        }
-        prober_thread(&a, &exe, &dir, p, stop)
+        first_incarnation(&p);
+        prober_thread(&a, &e, &d, p, s)
+    });
+    let (a, p, e, d) = (args.clone(), pod.clone(), exe.to_path_buf(), dir.clone());
+    let ready = thread::spawn(move || {
+        first_incarnation(&p);
+        ready_thread(&a, &e, &d, p, stop)
     });
     Ok(PodThreads {
+        dir,
         pod,
         writer,
         prober,
+        ready,
     })
+}
+
+/// Waits for the writer to set the first incarnation.
+fn first_incarnation(pod: &Mutex<Pod>) {
+    while pod.lock().unwrap().incarnation == 0 {
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 type Handle<T> = thread::JoinHandle<T>;
 
-/// Joins the threads and adds up what they saw.
-fn gather(args: &Args, elapsed: Duration, pods: Vec<PodThreads>) -> Results {
+/// Joins the threads, asks each pod's readiness once more, and adds up what they saw.
+fn gather(args: &Args, exe: &Path, elapsed: Duration, pods: Vec<PodThreads>) -> Results {
     let mut r = Results {
         elapsed,
         total: Tally::default(),
+        ready: ReadyTally::default(),
         writer_errors: 0,
         plants: Vec::new(),
-        restarts: Vec::new(),
-        kinds: KINDS
-            .into_iter()
-            .filter(|&k| args.plant == PlantArg::Mixed || Kind::of(args.plant, 0, 0) == k)
-            .collect(),
+        pods: Vec::new(),
+        kinds: match args.plant {
+            PlantArg::Mixed => KINDS.to_vec(),
+            plant => vec![Kind::of(plant, 0, 0)],
+        },
+        guard_k: args.guard_k(),
+        plant: args.plant,
     };
     for pod in pods {
         let t = pod.prober.join().expect("prober");
-        let total = &mut r.total;
-        total.runs += t.runs;
-        total.errors += t.errors;
-        total.timeouts += t.timeouts;
-        total.restarts += t.restarts;
-        total.latencies.extend(t.latencies);
-        total.false_trips.extend(t.false_trips);
-        r.restarts.push(t.restarts);
+        r.add(t, pod.ready.join().expect("readiness prober"));
         if let Err(e) = pod.writer.join().expect("writer") {
             eprintln!("logprobe-stress: writer: {e}");
             r.writer_errors += 1;
         }
-        r.plants
-            .extend(pod.pod.lock().unwrap().plants.iter().cloned());
+        let p = pod.pod.lock().unwrap();
+        r.plants.extend(p.plants.iter().cloned());
+        let end = final_readiness(exe, &pod.dir, &p, &mut r.total.guard_faults);
+        r.pods.push(end);
     }
     r.total.latencies.sort();
     r
+}
+
+/// How a pod ended: its restarts, and a last readiness run, checked, once
+/// nothing changes any more.
+fn final_readiness(exe: &Path, dir: &Path, p: &Pod, faults: &mut Vec<String>) -> PodEnd {
+    let (code, out, _) = probe(exe, &ready_args(dir, p.since), Duration::from_secs(10));
+    if let Some(f) = readiness_fault(code, &out, p.guarded) {
+        faults.push(format!("{}: at the end: {f}", dir.display()));
+    }
+    PodEnd {
+        name: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        restarts: p.history.len() as u64,
+        streak: p.streak(),
+        guarded: p.guarded,
+        not_ready: code == Some(1),
+    }
+}
+
+/// At most this many faults of a kind are shown.
+const MAX_SHOWN: usize = 20;
+
+/// The faults of a kind, each under `label`, the first [`MAX_SHOWN`] of them.
+fn capped(label: &str, faults: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = faults
+        .iter()
+        .take(MAX_SHOWN)
+        .map(|f| format!("{label}: {f}"))
+        .collect();
+    if faults.len() > MAX_SHOWN {
+        out.push(format!("{label}: … and {} more", faults.len() - MAX_SHOWN));
+    }
+    out
 }
 
 /// p50, p99 and max of some durations.
@@ -1075,6 +1484,24 @@ fn spread(mut d: Vec<Duration>) -> String {
 }
 
 impl Results {
+    /// Adds what a pod's prober and readiness prober counted.
+    fn add(&mut self, t: Tally, ready: ReadyTally) {
+        let total = &mut self.total;
+        total.runs += t.runs;
+        total.errors += t.errors;
+        total.timeouts += t.timeouts;
+        total.restarts += t.restarts;
+        total.latencies.extend(t.latencies);
+        total.false_trips.extend(t.false_trips);
+        total.guard_faults.extend(t.guard_faults);
+        total.guard_faults.extend(ready.faults);
+        let r = &mut self.ready;
+        r.runs += ready.runs;
+        r.not_ready += ready.not_ready;
+        r.errors += ready.errors;
+        r.straddled += ready.straddled;
+    }
+
     /// Times to detect the plants of `kind` (all kinds with `None`).
     fn detect_times(&self, kind: Option<Kind>) -> Vec<Duration> {
         self.plants
@@ -1103,7 +1530,39 @@ impl Results {
         out
     }
 
-    /// Prints the figures and the verdict: any miss or false trip fails.
+    /// Restarts against `--max-restarts` K: never more than K in a row on
+    /// one rule; with the permanent start-up failure, exactly K (with the
+    /// guard on) or at least one (off, or the state lost at restarts).
+    fn restart_faults(&self) -> Vec<String> {
+        let k = self.guard_k;
+        let startup = self.plant == PlantArg::Startup;
+        let mut out = Vec::new();
+        for pod in &self.pods {
+            let (name, n) = (&pod.name, pod.restarts);
+            if k > 0 && pod.streak > k as usize {
+                out.push(format!(
+                    "OVER THE LIMIT: {name} restarted {} times in a row on one rule, more than --max-restarts {k}",
+                    pod.streak
+                ));
+            } else if startup && k > 0 && n > u64::from(k) {
+                out.push(format!(
+                    "OVER THE LIMIT: {name} restarted {n} times, more than --max-restarts {k}"
+                ));
+            } else if startup && k > 0 && n < u64::from(k) {
+                out.push(format!(
+                    "TOO FEW RESTARTS: {name} restarted {n} times, not --max-restarts {k} (the run ended first: run longer)"
+                ));
+            } else if startup && k == 0 && n == 0 {
+                out.push(format!(
+                    "NO RESTART: {name} never restarted with the guard off"
+                ));
+            }
+        }
+        out
+    }
+
+    /// Prints the figures and the verdict: any miss, false trip, guard
+    /// fault or restart beyond the limit fails.
     fn print(&self) -> ExitCode {
         let t = &self.total;
         println!(
@@ -1116,14 +1575,15 @@ impl Results {
         );
         println!("run latency: {}", spread(t.latencies.clone()));
         self.print_plants();
-        let misses = self.misses();
-        for m in &misses {
-            println!("{m}");
+        self.print_guard();
+        let mut faults = self.misses();
+        faults.extend(capped("FALSE TRIP", &t.false_trips));
+        faults.extend(capped("GUARD FAULT", &t.guard_faults));
+        faults.extend(self.restart_faults());
+        for f in &faults {
+            println!("{f}");
         }
-        for f in &t.false_trips {
-            println!("FALSE TRIP: {f}");
-        }
-        if !misses.is_empty() || !t.false_trips.is_empty() || self.writer_errors > 0 {
+        if !faults.is_empty() || self.writer_errors > 0 {
             println!("FAIL");
             return ExitCode::from(1);
         }
@@ -1131,7 +1591,7 @@ impl Results {
         ExitCode::SUCCESS
     }
 
-    /// Plants by kind, misses, false trips, restarts and times to detect.
+    /// Plants by kind, misses, false trips and times to detect.
     fn print_plants(&self) {
         let by_kind: Vec<String> = self
             .kinds
@@ -1146,22 +1606,46 @@ impl Results {
             .iter()
             .filter(|pl| pl.detected.is_none())
             .count();
+        let held = self.plants.iter().filter(|pl| pl.held).count();
         println!(
-            "planted: {} ({}); missed trips: {missed}; false trips: {}",
+            "planted: {} ({}); held by the guard: {held}; missed trips: {missed}; false trips: {}",
             self.plants.len(),
             by_kind.join(", "),
             self.total.false_trips.len()
-        );
-        let per_pod: Vec<String> = self.restarts.iter().map(u64::to_string).collect();
-        println!(
-            "restarts: {}; per pod: {}",
-            self.total.restarts,
-            per_pod.join(" ")
         );
         println!("time to detect: {}", spread(self.detect_times(None)));
         for &k in &self.kinds {
             println!("  {}: {}", k.name(), spread(self.detect_times(Some(k))));
         }
+    }
+
+    /// Restarts per pod, readiness and the guard's faults.
+    fn print_guard(&self) {
+        let per_pod: Vec<String> = self.pods.iter().map(|p| p.restarts.to_string()).collect();
+        let restarts = self.pods.iter().map(|p| p.restarts);
+        let streak = self.pods.iter().map(|p| p.streak).max().unwrap_or(0);
+        println!(
+            "restarts: {}; per pod: max {}, min {} ({}); most in a row on one rule: {streak} (the guard holds after {}, 0: off)",
+            self.total.restarts,
+            restarts.clone().max().unwrap_or(0),
+            restarts.min().unwrap_or(0),
+            per_pod.join(" "),
+            self.guard_k
+        );
+        let r = &self.ready;
+        let not_ready = self.pods.iter().filter(|p| p.not_ready).count();
+        let expected = self.pods.iter().filter(|p| p.guarded.is_some()).count();
+        println!(
+            "ready: {} runs ({:.1}/s), {} NOT READY, {} errors, {} across a restart (unchecked); \
+             NotReady pods at the end: {not_ready} of {} (expected {expected}); guard faults: {}",
+            r.runs,
+            r.runs as f64 / self.elapsed.as_secs_f64(),
+            r.not_ready,
+            r.errors,
+            r.straddled,
+            self.pods.len(),
+            self.total.guard_faults.len()
+        );
     }
 }
 
@@ -1211,10 +1695,11 @@ mod tests {
             at: Instant::now(),
             first_ns: 10 * SEC_NS,
             detected: None,
+            held: false,
         };
         let trip = |rule: &str, first: i64, last: i64, line: &str| {
-            serde_json::json!({"match": {"line": line, "evidence": {
-                "rule": rule, "first": first * SEC_NS, "last": last * SEC_NS}}})
+            serde_json::json!({"line": line, "evidence": {
+                "rule": rule, "first": first * SEC_NS, "last": last * SEC_NS}})
         };
         let (single, lp, stall) = (plant(Kind::Single), plant(Kind::Loop), plant(Kind::Stall));
         assert!(single.explains(&trip("count", 0, 0, "… finished (x-1)")));
@@ -1228,5 +1713,69 @@ mod tests {
         assert!(stall.explains(&trip("stall", 11, 13, "report")));
         assert!(!stall.explains(&trip("stall", 9, 13, "report")));
         assert!(!stall.explains(&trip("persist", 11, 13, "report")));
+        let startup = plant(Kind::Startup);
+        assert!(startup.explains(&trip("count", 0, 0, "… kubernetes env: … (x-1)")));
+        assert!(!startup.explains(&trip("count", 0, 0, "… kubernetes env: … (x-2)")));
+    }
+
+    #[test]
+    fn the_start_up_failure_is_a_one_shot_rule_of_the_preset() {
+        let rule = FILEBEAT.rules.iter().find(|r| r.literal == STARTUP_FAILURE);
+        let one_shot = logprobe::rules::When::Count {
+            threshold: 1,
+            window_ns: None,
+        };
+        assert_eq!(rule.map(|r| r.when), Some(one_shot));
+        for v8 in [false, true] {
+            let scheme = if v8 { Scheme::V8 } else { Scheme::V7 };
+            let mut w = Writer::new(scheme, PathBuf::new(), 0);
+            let line = w.format(Line::Startup("startup-0-1"), 0);
+            assert!(line.contains(&format!("{STARTUP_FAILURE}: ")), "{line}");
+            assert!(line.starts_with(if v8 {
+                "{"
+            } else {
+                "1970-01-01T00:00:00.000Z\t"
+            }));
+        }
+    }
+
+    #[test]
+    fn the_model_of_the_guard() {
+        let (a, b) = (Some("a"), Some("b"));
+        assert_eq!(Pod::uncured(&[a, a, a], 3), Some("a"));
+        assert_eq!(Pod::uncured(&[b, a, a, a], 3), Some("a"));
+        assert_eq!(Pod::uncured(&[a, a], 3), None, "too few");
+        assert_eq!(Pod::uncured(&[a, b, a], 3), None);
+        assert_eq!(Pod::uncured(&[a, None, a, a], 3), None);
+        assert_eq!(Pod::uncured(&[a, a, a], 0), None, "off");
+        let pod = |history: Vec<Option<&'static str>>| Pod {
+            history,
+            ..Pod::default()
+        };
+        assert_eq!(pod(vec![a, a, None, b, b, b, a]).streak(), 3);
+        assert_eq!(pod(vec![None, None]).streak(), 0);
+        assert_eq!(pod(vec![]).streak(), 0);
+    }
+
+    #[test]
+    fn readiness_answers_follow_the_model() {
+        let not_ready = format!("NOT READY: \"{STARTUP_FAILURE}\" tripped each of the last 3\n");
+        let guarded = Some(STARTUP_FAILURE);
+        assert_eq!(readiness_fault(Some(1), &not_ready, guarded), None);
+        assert!(readiness_fault(Some(0), "READY: x\n", guarded).is_some());
+        assert!(readiness_fault(Some(1), "NOT READY: another rule\n", guarded).is_some());
+        assert!(readiness_fault(Some(1), &format!("{not_ready}more\n"), guarded).is_some());
+        assert_eq!(readiness_fault(Some(0), "READY: x\n", None), None);
+        assert!(readiness_fault(Some(1), &not_ready, None).is_some());
+        assert!(readiness_fault(None, "", None).is_some());
+    }
+
+    #[test]
+    fn a_restart_rotates_or_appends() {
+        let always: Vec<bool> = (0..4).map(|i| OnStart::Rotate.rotates(i)).collect();
+        assert_eq!(always, [true; 4]);
+        let mixed: Vec<bool> = (0..8).map(|i| OnStart::Mixed.rotates(i)).collect();
+        assert_eq!(mixed, [true, true, false, false, true, true, false, false]);
+        assert!(!OnStart::Append.rotates(0));
     }
 }
