@@ -190,7 +190,7 @@ fn find_sources(cfg: &Config, facts: &mut Facts) -> Vec<Found> {
         PodLogs::Fallback if !found.is_empty() => None,
         PodLogs::Dir(d) if d.is_dir() => Some(Ok(d.clone())),
         PodLogs::Dir(d) => Some(Err(format!("--pod-logs: {}: not a directory", d.display()))),
-        PodLogs::Fallback | PodLogs::Auto => Some(pods::find_dir(&cfg.pod_root, &cfg.container)),
+        PodLogs::Fallback | PodLogs::Auto => Some(pods::find_dir(&cfg.pod_root, &cfg.containers)),
     };
     match dir {
         None => {}

@@ -157,6 +157,8 @@ pub struct StateArgs {
 pub enum PresetName {
     /// Filebeat's log files in /usr/share/filebeat/logs and its known stuck messages.
     Filebeat,
+    /// Elastic Agent's log files (or its pod logs) and its known stuck messages.
+    ElasticAgent,
     /// Nothing: give --log and --pattern yourself.
     None,
 }

@@ -10,7 +10,7 @@ use crate::cli::{CheckArgs, Format, OnError, PresetName};
 use crate::digest::{FNV_OFFSET, fnv1a};
 use crate::error::Error;
 use crate::guard;
-use crate::preset::{self, DEFAULT_CONTAINER, Preset};
+use crate::preset::{self, Preset};
 use crate::rules::{self, Rule, When};
 use crate::stall;
 use crate::timefmt;
@@ -69,8 +69,9 @@ pub struct Config {
     pub since_ns: Option<i64>,
     /// The pod-log source.
     pub pod_logs: PodLogs,
-    /// The container whose pod logs are read.
-    pub container: String,
+    /// The containers whose pod logs are read: the first this pod has
+    /// (`--container`, or the preset's names).
+    pub containers: Vec<String>,
     /// The file-system root under which this pod's logs are looked for: `/`,
     /// or a fake node's root in tests (the hidden `--pod-root`).
     pub pod_root: PathBuf,
@@ -133,7 +134,11 @@ impl Config {
             None if preset.pod_logs_fallback && a.logs.is_empty() => PodLogs::Fallback,
             None => PodLogs::Off,
         };
-        let container = a.container.as_deref().unwrap_or(DEFAULT_CONTAINER);
+        let containers: Vec<String> = match a.container.as_deref() {
+            Some(c) => vec![c.to_string()],
+            None => preset.containers.iter().map(|c| c.to_string()).collect(),
+        };
+        let container = containers.first().map_or("", String::as_str);
         if container.is_empty() || container.contains('/') {
             return Err(format!(
                 "--container: {container:?} is not a container name"
@@ -148,7 +153,7 @@ impl Config {
         };
         let looked_for = looked_for(&patterns, max_stall_ns.is_some());
         let (max_line, map_window) = limits(a, &looked_for, &excepts)?;
-        let sources = sources(&logs, &pod_logs, container);
+        let sources = sources(&logs, &pod_logs, &containers.join("|"));
         let id = config_id(&sources, &rules, &excepts, a.ignore_case, max_stall_ns);
         let state_path = match &a.state {
             Some(p) if p.as_os_str().is_empty() => return Err("--state: empty path".into()),
@@ -168,7 +173,7 @@ impl Config {
             budget_ns,
             since_ns,
             pod_logs,
-            container: container.to_string(),
+            containers,
             pod_root: a.pod_root.clone().unwrap_or_else(|| PathBuf::from("/")),
             proc_root: a
                 .proc_root

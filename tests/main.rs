@@ -7,6 +7,8 @@
 //! - [`util`]: the temporary environment, Filebeat-like writers and rotators
 //!   (7.x text, 8.x ndjson, CRI pod logs), the run helper and its failure
 //!   dump, peak RSS, a seeded random generator, the lines Filebeat writes.
+//! - [`agent`]: the elastic-agent preset: Agent's files and pod logs, its
+//!   retry line and its Filebeat components' messages.
 //! - [`detection`]: a stuck line trips the probe; the trip is sticky; the
 //!   text line and the JSON report say where.
 //! - [`complete_lines`]: only complete lines count: a line written across two
@@ -44,6 +46,7 @@
 
 mod util;
 
+mod agent;
 mod binary_input;
 mod budget;
 mod complete_lines;

@@ -561,7 +561,10 @@ impl Env {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args);
-        if matches!(args.first(), Some(&"install" | &"state" | &"replay")) {
+        if matches!(
+            args.first(),
+            Some(&"install" | &"state" | &"replay" | &"preset")
+        ) {
             return cmd;
         }
         let given = |flags: &[&str]| {

@@ -45,11 +45,14 @@ pub fn mtime_ns(m: &fs::Metadata) -> i64 {
         .saturating_add(m.mtime_nsec())
 }
 
-/// Whether a file name is never read: compressed, Filebeat's raw event data,
-/// or a temporary file (the kubelet gzips a rotated pod log through `<name>.tmp`).
+/// Whether a file name is never read: compressed, raw event data
+/// (Filebeat's `*-events-data-*`, Elastic Agent's `*-event-log-*`), or a
+/// temporary file (the kubelet gzips a rotated pod log through `<name>.tmp`).
 pub fn is_excluded(name: &OsStr) -> bool {
     let n = name.as_bytes();
-    n.windows(b"events-data".len()).any(|w| w == b"events-data")
+    let has = |part: &[u8]| n.windows(part.len()).any(|w| w == part);
+    has(b"events-data")
+        || has(b"event-log")
         || n.ends_with(b".tmp")
         || COMPRESSED.iter().any(|s| n.ends_with(s.as_bytes()))
 }

@@ -27,12 +27,25 @@ pub fn globs(dir: &Path) -> Vec<String> {
     vec![format!("{d}/*.log"), format!("{d}/*.log.*")]
 }
 
-/// Finds this pod's log directory for `container`, under the file-system root
-/// `root` (`/`, or a stand-in for tests).
+/// Finds this pod's log directory for the first of `containers` it has,
+/// under the file-system root `root` (`/`, or a stand-in for tests).
 ///
 /// # Errors
 /// One line saying what was tried.
-pub fn find_dir(root: &Path, container: &str) -> Result<PathBuf, String> {
+pub fn find_dir(root: &Path, containers: &[String]) -> Result<PathBuf, String> {
+    let mut first = None;
+    for c in containers {
+        match find_one(root, c) {
+            Ok(dir) => return Ok(dir),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or_else(|| "--container: no container name".to_string()))
+}
+
+fn find_one(root: &Path, container: &str) -> Result<PathBuf, String> {
     let pods = root.join(POD_LOG_ROOT);
     let uid = fs::read_to_string(root.join(MOUNTINFO))
         .ok()
@@ -135,21 +148,25 @@ mod tests {
             .join(POD_LOG_ROOT)
             .join(format!("kube-system_filebeat-x7k2p_{UID}/filebeat"));
         fs::create_dir_all(&dir).unwrap();
-        assert!(find_dir(r, "filebeat").unwrap_err().contains("cannot find"));
+        assert!(
+            find_dir(r, &["filebeat".to_string()])
+                .unwrap_err()
+                .contains("cannot find")
+        );
         fs::create_dir_all(r.join("proc/sys/kernel")).unwrap();
         fs::write(r.join(HOSTNAME), "filebeat-x7k2p\n").unwrap();
         fs::create_dir_all(r.join(NAMESPACE).parent().unwrap()).unwrap();
         fs::write(r.join(NAMESPACE), "kube-system").unwrap();
-        assert_eq!(find_dir(r, "filebeat").unwrap(), dir);
-        assert!(find_dir(r, "other").is_err());
+        assert_eq!(find_dir(r, &["filebeat".to_string()]).unwrap(), dir);
+        assert!(find_dir(r, &["other".to_string()]).is_err());
         fs::write(r.join(HOSTNAME), "node-1\n").unwrap(); // hostNetwork: the node's name
-        assert!(find_dir(r, "filebeat").is_err());
+        assert!(find_dir(r, &["filebeat".to_string()]).is_err());
         fs::create_dir_all(r.join("proc/self")).unwrap();
         fs::write(
             r.join(MOUNTINFO),
             format!("2 1 254:1 /var/lib/kubelet/pods/{UID}/etc-hosts /etc/hosts rw\n"),
         )
         .unwrap();
-        assert_eq!(find_dir(r, "filebeat").unwrap(), dir);
+        assert_eq!(find_dir(r, &["filebeat".to_string()]).unwrap(), dir);
     }
 }
