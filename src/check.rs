@@ -274,8 +274,8 @@ impl<'a> Run<'a> {
     fn scan_all(&self, found: &[Found], st: &mut State, facts: &mut Facts) {
         let cfg = self.cfg;
         let uncured = guard::uncured(&st.history, cfg.max_restarts);
-        let guarded = uncured.and_then(|p| p.tripped.clone());
-        facts.uncured = uncured.cloned();
+        let guarded = uncured.as_ref().and_then(|p| p.tripped.clone());
+        facts.uncured = uncured;
         let mut judge = Judge::new(cfg, self.now, Memory::take(st))
             .since(self.incarnation)
             .after(st.trip.take(), st.held.take(), guarded);

@@ -32,31 +32,41 @@ pub fn default_max_restarts() -> u32 {
 }
 
 /// Moves the state's incarnation into its history, before the state is
-/// taken over by a new incarnation: what tripped it, if anything.
+/// taken over by a new incarnation: what tripped it, and what was held back.
 pub fn close(st: &mut State) {
-    let trip = st.trip.take().or_else(|| st.held.take());
+    let (trip, held) = (st.trip.take(), st.held.take());
     st.history.push(Past {
         incarnation: st.incarnation,
         tripped: trip.as_ref().map(|t| t.pattern.clone()),
         line: trip.map(|t| t.line).unwrap_or_default(),
+        held: held.as_ref().map(|t| t.pattern.clone()),
+        held_line: held.map(|t| t.line).unwrap_or_default(),
     });
     if st.history.len() > HISTORY {
         st.history.drain(..st.history.len() - HISTORY);
     }
 }
 
-/// The latest of the last `k` incarnations when the same rule tripped each
-/// of them: a restart has not cured it. `None` when `k` is 0 (the guard is off).
-pub fn uncured(history: &[Past], k: u32) -> Option<&Past> {
+/// A rule that tripped (or was held back in) each of the last `k`
+/// incarnations, as the latest of them: a restart has not cured it. `None`
+/// when `k` is 0 (the guard is off).
+pub fn uncured(history: &[Past], k: u32) -> Option<Past> {
     let k = k as usize;
     if k == 0 || history.len() < k {
         return None;
     }
     let last = &history[history.len() - k..];
-    let rule = last[0].tripped.as_ref()?;
-    last.iter()
-        .all(|p| p.tripped.as_ref() == Some(rule))
-        .then(|| &last[k - 1])
+    let latest = &last[k - 1];
+    let (rule, line) = latest
+        .rules()
+        .find(|(rule, _)| last.iter().all(|p| p.rules().any(|(r, _)| r == *rule)))?;
+    Some(Past {
+        incarnation: latest.incarnation,
+        tripped: Some(rule.to_string()),
+        line: line.to_string(),
+        held: None,
+        held_line: String::new(),
+    })
 }
 
 /// Clears the history once this incarnation has run [`CURED_AFTER_NS`]
@@ -83,6 +93,8 @@ mod tests {
             incarnation: 0,
             tripped: rule.map(str::to_string),
             line: String::new(),
+            held: None,
+            held_line: String::new(),
         }
     }
 
@@ -113,6 +125,11 @@ mod tests {
         assert!(uncured(&h(&[None, None, None]), 3).is_none());
         assert!(uncured(&h(&[a, a, a]), 0).is_none(), "0 turns it off");
         assert!(uncured(&h(&[a]), 1).is_some());
+        // A held rule stays in its streak when another rule trips beside it.
+        let mut both = h(&[a, a, b]);
+        both[2].held = Some("a".into());
+        let u = uncured(&both, 3).unwrap();
+        assert_eq!(u.tripped.as_deref(), Some("a"));
     }
 
     #[test]
@@ -124,9 +141,11 @@ mod tests {
         assert_eq!(st.history[0].incarnation, 5);
         assert!(st.trip.is_none());
         st.held = Some(trip("b"));
+        st.trip = Some(trip("c"));
         close(&mut st);
-        assert_eq!(st.history[1].tripped.as_deref(), Some("b"));
-        assert_eq!(st.history[1].line, "a line with b");
+        assert_eq!(st.history[1].held.as_deref(), Some("b"));
+        assert_eq!(st.history[1].held_line, "a line with b");
+        assert_eq!(st.history[1].tripped.as_deref(), Some("c"));
         close(&mut st);
         assert_eq!(st.history[2].tripped, None);
         for _ in 0..2 * HISTORY {

@@ -1,15 +1,16 @@
 //! When this incarnation of the container began: the start of the oldest
-//! process that shares the probe's mount namespace (the container's init).
+//! process in the probe's own container.
 //!
-//! Every container has a mount namespace of its own, whoever shares its PID
-//! namespace: with `shareProcessNamespace: true` PID 1 is the pod's pause
-//! process, and with `hostPID: true` it is the node's init, but the oldest
-//! process in this container's mount namespace is still the container's own
-//! first process. When PID 1 shares the mount namespace (the usual pod), it
-//! is that process, found without looking further. When the probe cannot
-//! read its own mount namespace, PID 1 is taken, as before namespaces were
-//! consulted. Processes whose namespace cannot be read (another user's, or
-//! one with capabilities the probe lacks) are not the container's.
+//! A process is in this container when it shares the probe's cgroup (which
+//! anyone may read in `/proc/<pid>/cgroup`) and, where the probe may inspect
+//! it, its mount namespace. That holds whoever shares the PID namespace: with
+//! `shareProcessNamespace: true` PID 1 is the pod's pause process, and with
+//! `hostPID: true` it is the node's init, but each is in a cgroup and a mount
+//! namespace of its own. When PID 1 is in the container (the usual pod), it
+//! is taken without looking further; else every visible process is looked
+//! at, once: the state remembers the process found, which stays the oldest
+//! while it lives. With neither its cgroup nor its mount namespace readable,
+//! the probe takes PID 1.
 //!
 //! `/proc/<pid>/stat` gives the start in clock ticks since boot. The boot
 //! moment is taken as `CLOCK_REALTIME − CLOCK_BOOTTIME`, read together,
@@ -21,7 +22,7 @@
 //! compared between runs: an incarnation is identified by the boot's ID, the
 //! process's PID and its start in ticks, which are exact.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{SysconfVar, sysconf};
@@ -76,20 +77,52 @@ fn remembered(id: &str, boot: &str) -> Option<(u32, u64)> {
     Some((pid.parse().ok()?, ticks.parse().ok()?))
 }
 
+/// What places a process in this container: its cgroup (which anyone may
+/// read) and its mount namespace (which only a process allowed to inspect it
+/// may read).
+struct Ours {
+    proc: PathBuf,
+    cgroup: Option<String>,
+    mnt: Option<PathBuf>,
+}
+
+impl Ours {
+    fn of(proc: &Path) -> Ours {
+        Ours {
+            proc: proc.to_path_buf(),
+            cgroup: std::fs::read_to_string(proc.join("self/cgroup")).ok(),
+            mnt: std::fs::read_link(proc.join("self/ns/mnt")).ok(),
+        }
+    }
+
+    /// Whether `pid` is in this container: in its cgroup, and in its mount
+    /// namespace where that can be read; with neither of its own known,
+    /// nothing is.
+    fn has(&self, pid: u32) -> bool {
+        let dir = self.proc.join(pid.to_string());
+        if let Some(own) = &self.cgroup
+            && std::fs::read_to_string(dir.join("cgroup")).ok().as_ref() != Some(own)
+        {
+            return false;
+        }
+        match (&self.mnt, std::fs::read_link(dir.join("ns/mnt"))) {
+            (Some(own), Ok(ns)) => ns == *own,
+            // Not allowed to inspect it: its cgroup decides.
+            (Some(_), Err(_)) => self.cgroup.is_some(),
+            (None, _) => self.cgroup.is_some(),
+        }
+    }
+}
+
 /// The PID and start (in ticks) of the container's first process; `last`,
 /// when it still is.
 fn container_init(proc: &Path, last: Option<(u32, u64)>) -> Result<(u32, u64), String> {
-    let Ok(own) = std::fs::read_link(proc.join("self/ns/mnt")) else {
-        return Ok((1, start_of(proc, 1)?));
-    };
-    let shares =
-        |pid: u32| std::fs::read_link(proc.join(format!("{pid}/ns/mnt"))).is_ok_and(|ns| ns == own);
-    if shares(1) {
+    let ours = Ours::of(proc);
+    if (ours.cgroup.is_none() && ours.mnt.is_none()) || ours.has(1) {
         return Ok((1, start_of(proc, 1)?));
     }
     if let Some((pid, ticks)) = last
-        && pid != 1
-        && shares(pid)
+        && ours.has(pid)
         && start_of(proc, pid).ok() == Some(ticks)
     {
         return Ok((pid, ticks));
@@ -103,14 +136,14 @@ fn container_init(proc: &Path, last: Option<(u32, u64)>) -> Result<(u32, u64), S
     let oldest = entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| Some(pid) != me && shares(pid))
+        .filter(|&pid| Some(pid) != me && ours.has(pid))
         // A process that ended since it was listed is skipped.
         .filter_map(|pid| Some((start_of(proc, pid).ok()?, pid)))
         .min();
     match oldest {
         Some((ticks, pid)) => Ok((pid, ticks)),
         None => Err(format!(
-            "{}: no other process readable here shares this container's mount namespace",
+            "{}: no other process here is in this container's cgroup and mount namespace",
             proc.display()
         )),
     }

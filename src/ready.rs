@@ -20,8 +20,9 @@ use crate::state_cmd;
 use crate::timefmt;
 use crate::verdict;
 
-/// kubelet shows a failed probe's output in an event; over 1 KiB it may be dropped.
-const MAX_LINE: usize = 1000;
+/// kubelet shows a failed probe's output in an event after `Readiness probe
+/// failed: `; over 1 KiB in all it may be dropped.
+const MAX_LINE: usize = 900;
 
 /// What `ready` found in one state file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -135,14 +136,13 @@ fn readiness(
             "READY: the crash-loop guard is off (--max-restarts 0){tail}"
         ));
     }
-    match guard::uncured(&st.history, k) {
+    match &guard::uncured(&st.history, k) {
         Some(p) => Readiness {
             ready: false,
             message: cut(
                 &format!(
                     "NOT READY: {}; liveness no longer fails for it, so Filebeat is not restarted again; \
-                     fix the cause, then `logprobe state reset -s {}` (an hour without it tripping clears it too); \
-                     last line: {}",
+                     fix the cause, then `logprobe state reset -s {}`; last line: {}",
                     report::uncured(p, k),
                     path.display(),
                     cut(&p.line, 300)
@@ -165,16 +165,22 @@ fn streak(st: &State) -> String {
     let Some(last) = st.history.last() else {
         return "no earlier incarnation remembered".to_string();
     };
-    let Some(rule) = &last.tripped else {
-        return "the last one did not trip".to_string();
-    };
-    let n = st
-        .history
-        .iter()
-        .rev()
-        .take_while(|p| p.tripped.as_ref() == Some(rule))
-        .count();
-    format!("{:?} tripped the last {n}", cut(rule, 120))
+    let best = last
+        .rules()
+        .map(|(rule, _)| {
+            let n = st
+                .history
+                .iter()
+                .rev()
+                .take_while(|p| p.rules().any(|(r, _)| r == rule))
+                .count();
+            (n, rule)
+        })
+        .max();
+    match best {
+        Some((n, rule)) => format!("{} tripped the last {n}", report::rule_label(rule)),
+        None => "the last one did not trip".to_string(),
+    }
 }
 
 /// A warning when the state lies on the container's own file system (the

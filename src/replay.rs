@@ -39,6 +39,12 @@ const DEFAULT_PERIOD_NS: i64 = 10 * 1_000_000_000;
 /// `--failure-threshold` by default: kubelet's.
 const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 
+/// Runs simulated at most (three years of 10-second periods).
+const MAX_RUNS: u64 = 10_000_000;
+
+/// Events reported at most.
+const MAX_EVENTS: usize = 10_000;
+
 /// Runs `replay`: 0 when no restart would have happened, 1 when one would,
 /// 2 on a usage error or unreadable input.
 pub fn command(a: &ReplayArgs) -> Exit {
@@ -136,11 +142,16 @@ fn open_inputs(names: &[String]) -> Result<Vec<Input>, String> {
     let mut out = Vec::new();
     for name in names {
         if name == "-" {
-            let file = spool_stdin()?;
+            let file = spool(&mut io::stdin().lock(), "-")?;
             out.push(input("-".into(), file)?);
             continue;
         }
         let path = Path::new(name);
+        if is_stream(path) {
+            let mut src = open_stream(path)?;
+            out.push(input(name.clone(), spool(&mut src, name)?)?);
+            continue;
+        }
         if path.is_dir() {
             for p in directory_logs(path)? {
                 let file = open(&p)?;
@@ -230,8 +241,18 @@ fn directory_logs(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found.into_iter().map(|f| f.path).collect())
 }
 
-/// Standard input, copied to an unlinked temporary file.
-fn spool_stdin() -> Result<File, String> {
+/// Whether `path` is a pipe or a character device (`/dev/stdin`, `<(…)`).
+fn is_stream(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_char_device())
+}
+
+fn open_stream(path: &Path) -> Result<File, String> {
+    File::open(path).map_err(|e| error::at_path(path, &e))
+}
+
+/// A stream (standard input, a pipe), copied to an unlinked temporary file.
+fn spool(src: &mut impl io::Read, name: &str) -> Result<File, String> {
     let dir = std::env::temp_dir();
     let path = dir.join(format!("logprobe-replay-{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
@@ -242,8 +263,7 @@ fn spool_stdin() -> Result<File, String> {
         .open(&path)
         .map_err(|e| format!("cannot spool standard input: {}", error::at_path(&path, &e)))?;
     let _ = std::fs::remove_file(&path);
-    io::copy(&mut io::stdin().lock(), &mut file)
-        .map_err(|e| format!("-: {}", error::io_text(&e)))?;
+    io::copy(src, &mut file).map_err(|e| format!("{name}: {}", error::io_text(&e)))?;
     Ok(file)
 }
 
@@ -273,6 +293,12 @@ struct Read {
 
 /// Reads every input, oldest first (by the time of its first line).
 fn read_inputs(cfg: &Config, inputs: &[Input]) -> Result<Read, String> {
+    // A file truncated while mapped (a live log rotated by copytruncate).
+    crate::sigbus::arm(
+        Exit::Usage.code(),
+        "logprobe: replay: a log file was truncated while being read: replay a copy of it\n"
+            .to_string(),
+    );
     let mut order: Vec<(Option<i64>, usize)> = Vec::new();
     let mut times = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -293,16 +319,23 @@ fn read_inputs(cfg: &Config, inputs: &[Input]) -> Result<Read, String> {
         first: None,
         last: None,
     };
-    let mut before = None;
+    read.first = times.iter().filter_map(|t| t.first).min();
+    read.last = times.iter().filter_map(|t| t.last).max();
+    let Some(first) = read.first else {
+        return Err(format!(
+            "replay: no line in {} has a timestamp of its own: nothing places the lines in time",
+            read.names.join(", ")
+        ));
+    };
+    // Lines before any time of their input take the earliest time of all.
+    let mut before = first;
     for &(_, i) in &order {
         let t = &times[i];
         read.lines += t.lines;
         read.untimed += t.untimed;
-        read.first = read.first.or(t.first);
-        read.last = t.last.or(read.last);
         scan(cfg, &matcher, &inputs[i], i, t, before, &mut read.matched)
             .map_err(|e| format!("{}: {}", inputs[i].name, error::io_text(&e)))?;
-        before = t.last.or(before);
+        before = t.last.unwrap_or(before);
     }
     read.matched.sort_by_key(|m| m.time);
     if let Some(limit) = cfg.max_silence_ns {
@@ -330,7 +363,7 @@ fn scan(
     input: &Input,
     index: usize,
     times: &LineTimes,
-    before: Option<i64>,
+    before: i64,
     out: &mut Vec<Matched>,
 ) -> io::Result<()> {
     let scanner = Scanner {
@@ -354,9 +387,10 @@ fn scan(
         &mut || false,
     )?;
     for hit in hits {
-        let time = hit.time.or_else(|| times.before(hit.line_start)).or(before);
-        // A file without any time: the replay cannot place its lines.
-        let Some(time) = time else { continue };
+        let time = hit
+            .time
+            .or_else(|| times.before(hit.line_start))
+            .unwrap_or(before);
         out.push(Matched {
             time,
             hit,
@@ -516,6 +550,9 @@ struct Summary {
     /// Restarts by the rule that caused them (`silence` for --max-silence).
     by_rule: Vec<(String, u32)>,
     held: u32,
+    /// Why the replay stopped before the end of the lines, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
 }
 
 /// The events, then the summary.
@@ -585,6 +622,11 @@ impl Summary {
             1 => format!("1 restart ({})", by.join(", ")),
             n => format!("{n} restarts ({})", by.join(", ")),
         };
+        let stopped = self
+            .stopped
+            .as_ref()
+            .map(|s| format!("; {s}"))
+            .unwrap_or_default();
         let held = if self.held > 0 {
             format!(
                 "; the crash-loop guard held back {} trip{}",
@@ -595,7 +637,7 @@ impl Summary {
             String::new()
         };
         format!(
-            "replayed {} lines ({} without a timestamp of their own){span} in {} file{}: {restarts}{held}",
+            "replayed {} lines ({} without a timestamp of their own){span} in {} file{}: {restarts}{held}{stopped}",
             self.lines,
             self.lines_without_time,
             self.files,
@@ -648,20 +690,65 @@ impl<'a> Simulation<'a> {
     }
 
     /// Every run from one period after the first line until the restart a
-    /// trip near the end would cause.
+    /// trip near the end would cause. Runs that can change nothing (no
+    /// trip, no failing run, no silence to watch, no line due) are skipped.
     fn run(mut self) -> Timeline {
         let Some(first) = self.read.first else {
             return self.finish();
         };
-        let end =
-            self.read.last.unwrap_or(first) + self.period * i64::from(self.failure_threshold + 1);
-        let mut now = first + self.period;
+        let tail = self
+            .period
+            .saturating_mul(i64::from(self.failure_threshold) + 1);
+        let end = self.read.last.unwrap_or(first).saturating_add(tail);
+        let mut now = first.saturating_add(self.period);
+        let mut runs: u64 = 0;
         self.guard_check(first);
         while now <= end {
+            if runs == MAX_RUNS || self.events.len() >= MAX_EVENTS {
+                self.summary.stopped = Some(format!(
+                    "stopped at {} after {runs} runs and {} events: are some timestamps far off?",
+                    format_rfc3339(now),
+                    self.events.len()
+                ));
+                break;
+            }
             self.probe_run(now);
-            now += self.period;
+            runs += 1;
+            let next = now.saturating_add(self.period);
+            now = match self.due(next) {
+                // Nothing more can happen.
+                Some(i64::MAX) => break,
+                // The first run at or after `t`, on the runs' grid.
+                Some(t) if t > next => {
+                    let periods =
+                        t.saturating_sub(first).saturating_add(self.period - 1) / self.period;
+                    first.saturating_add(periods.saturating_mul(self.period))
+                }
+                _ => next,
+            };
         }
         self.finish()
+    }
+
+    /// When the next run that can change anything is due, if later than
+    /// the next period: the next matching line, or the hour that clears the
+    /// guard's history. `None`: every run counts (tripped, failing, or
+    /// watching for silence).
+    fn due(&self, next: i64) -> Option<i64> {
+        if self.state.trip.is_some() || self.failing > 0 || self.cfg.max_silence_ns.is_some() {
+            return None;
+        }
+        let line = self
+            .read
+            .matched
+            .get(self.next)
+            .map_or(i64::MAX, |m| m.time);
+        let cure = if self.state.history.is_empty() || self.state.held.is_some() {
+            i64::MAX
+        } else {
+            self.state.incarnation.saturating_add(guard::CURED_AFTER_NS)
+        };
+        Some(line.min(cure).max(next))
     }
 
     fn finish(self) -> Timeline {
@@ -768,7 +855,7 @@ impl<'a> Simulation<'a> {
 
     /// At an incarnation's start: whether `ready` fails in it from the start.
     fn guard_check(&mut self, now: i64) {
-        if let Some(p) = guard::uncured(&self.state.history, self.cfg.max_restarts) {
+        if let Some(p) = &guard::uncured(&self.state.history, self.cfg.max_restarts) {
             self.events.push(Event::NotReady {
                 time: format_rfc3339(now),
                 reason: report::uncured(p, self.cfg.max_restarts),

@@ -96,13 +96,27 @@ impl State {
 pub struct Past {
     /// Its start, ns since the epoch.
     pub incarnation: i64,
-    /// The pattern of the rule that tripped it (or that the guard held
-    /// back); `None`: it did not trip.
+    /// The pattern of the rule that tripped it; `None`: it did not trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tripped: Option<String>,
     /// The tripping line, escaped and cut.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub line: String,
+    /// The pattern of the rule the guard held back in it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
+    /// The line of the held trip.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub held_line: String,
+}
+
+impl Past {
+    /// The rules that tripped it, held back or not, each with its line.
+    pub fn rules(&self) -> impl Iterator<Item = (&str, &str)> {
+        let tripped = self.tripped.as_deref().map(|r| (r, self.line.as_str()));
+        let held = self.held.as_deref().map(|r| (r, self.held_line.as_str()));
+        held.into_iter().chain(tripped)
+    }
 }
 
 /// What is known of one log file.

@@ -220,3 +220,56 @@ fn bad_input_is_named_in_one_line() {
         .stderr_has("--max-restarts");
     e.run(&["replay"]).expect(2);
 }
+
+#[test]
+fn inputs_that_overlap_in_time_far_off_timestamps_and_untimed_files() {
+    let e = Env::new();
+    // A retry loop an hour in, and a short second file from its first minute.
+    let mut a = line_7x(0, "INFO", "start");
+    for i in 0..=90 {
+        a.push_str(&line_7x(3600 + i * 10, "ERROR", STUCK));
+    }
+    e.logs.append("a.log", &a);
+    e.logs.append("b.log", line_7x(30, "INFO", "b"));
+    let (fa, fb) = (
+        e.logs.file("a.log").display().to_string(),
+        e.logs.file("b.log").display().to_string(),
+    );
+    replay(&e, &[&fa, &fb]).expect(1).stdout_has(&format!(
+        "to {} in 2 files: 1 restart",
+        log_time(4500).replace(".000Z", "Z")
+    ));
+    // A line from 1970 before the real ones: no endless run of empty periods.
+    let mut far = "1970-01-01T00:00:01.000Z\tINFO\t[x]\tx.go:1\tclock not set\n".to_string();
+    far.push_str(&line_7x(0, "ERROR", ONE_SHOT));
+    e.logs.append("far.log", &far);
+    let f = e.logs.file("far.log").display().to_string();
+    let r = replay(&e, &[&f]);
+    r.expect(1).stdout_has("1 restart");
+    assert!(r.elapsed.as_secs() < 10, "{r}");
+    // With --max-silence every empty period counts: it stops, and says why.
+    replay(&e, &[&f, "--max-silence", "2m"])
+        .expect(1)
+        .stdout_has("are some timestamps far off?");
+    // A file without a single timestamp cannot be placed in time.
+    e.logs.append("untimed.log", format!("worker: {STUCK}\n"));
+    let u = e.logs.file("untimed.log").display().to_string();
+    replay(&e, &[&u])
+        .expect(2)
+        .stderr_has("has a timestamp of its own");
+    // A pipe given by name, like standard input.
+    let mut child = Command::new(BIN)
+        .args(["replay", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(far.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}

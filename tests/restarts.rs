@@ -182,8 +182,8 @@ fn two_small_files_that_begin_alike_are_not_taken_for_each_other() {
 // ---------------------------------------------------------------------------
 // The incarnation, whoever shares the PID namespace
 
-/// A fake `/proc`: processes with a start time (in clock ticks since boot)
-/// and a mount namespace.
+/// A fake `/proc`: processes with a start time (in clock ticks since boot),
+/// a cgroup and a mount namespace.
 struct FakeProc(PathBuf);
 
 impl FakeProc {
@@ -199,9 +199,15 @@ impl FakeProc {
         p
     }
 
-    /// Process `pid`, started `ticks` after boot, in mount namespace `mnt`
-    /// (`None`: its namespace cannot be read).
+    /// Process `pid`, started `ticks` after boot, in container `mnt` (its
+    /// cgroup and mount namespace; `None`: a node process whose namespace
+    /// cannot be read).
     fn process(&self, pid: u32, ticks: u64, mnt: Option<u64>) -> &Self {
+        self.process_in(pid, ticks, mnt.unwrap_or(99), mnt.is_some())
+    }
+
+    /// Process `pid` of container `group`, whose mount namespace can be read or not.
+    fn process_in(&self, pid: u32, ticks: u64, group: u64, ns_readable: bool) -> &Self {
         let dir = self.0.join(pid.to_string());
         fs::create_dir_all(dir.join("ns")).unwrap();
         fs::write(
@@ -211,8 +217,9 @@ impl FakeProc {
             ),
         )
         .unwrap();
-        if let Some(n) = mnt {
-            symlink(format!("mnt:[{n}]"), dir.join("ns/mnt")).unwrap();
+        fs::write(dir.join("cgroup"), format!("0::/kubepods/pod/c{group}\n")).unwrap();
+        if ns_readable {
+            symlink(format!("mnt:[{group}]"), dir.join("ns/mnt")).unwrap();
         }
         self
     }
@@ -288,6 +295,36 @@ fn with_share_process_namespace_a_restart_is_a_new_incarnation() {
         "a new container is not unhealthy at its first probe\n{r}"
     );
     assert!(incarnation_id(&e).ends_with(":12:500"));
+}
+
+/// The container's first process may be one the probe cannot inspect (it
+/// gained capabilities the probe lacks): its cgroup still places it, and a
+/// passing process (another probe run, a `kubectl exec` shell) is never
+/// taken for it.
+#[test]
+fn a_first_process_that_cannot_be_inspected_is_placed_by_its_cgroup() {
+    let e = Env::new();
+    let proc = FakeProc::new(&e);
+    proc.process(1, 100, Some(1))
+        .process_in(7, 200, 2, false)
+        .process(50, 300, Some(2))
+        .process(60, 400, Some(2))
+        .me(60);
+    e.logs.append("filebeat", stuck_7x());
+    assert_eq!(check_in(&e, &proc).code(), 1);
+    assert!(
+        incarnation_id(&e).ends_with(":7:200"),
+        "{}",
+        incarnation_id(&e)
+    );
+    // The other processes come and go: the same incarnation, still tripped.
+    proc.remove(50)
+        .remove(60)
+        .process(70, 500, Some(2))
+        .process(80, 600, Some(2))
+        .me(80);
+    assert_eq!(check_in(&e, &proc).code(), 1, "sticky");
+    assert!(incarnation_id(&e).ends_with(":7:200"));
 }
 
 #[test]
@@ -424,6 +461,10 @@ fn the_guard_holds_only_its_rule_and_other_rules_still_trip() {
     e.check(&[&since, "-p", "OTHER FAILURE"])
         .expect(1)
         .stdout_has("\"OTHER FAILURE\"");
+    // The other rule's trip does not break the held rule's streak.
+    let (since, r) = start_failing(&e, &["-p", "OTHER FAILURE"]);
+    r.expect(0).stdout_has("HEALTHY (crash-loop guard): ");
+    ready(&e, &since).expect(1);
 }
 
 #[test]
