@@ -440,14 +440,49 @@ def matching_lines(data, lits):
 
 
 def count_preset_lines(s, d):
-    """Per file, the lines holding a preset literal (d.hits); no rule's literal may be there."""
-    d.hits = {}
+    """Per file, the lines holding a preset literal (d.hits) and all its lines (d.lines); no
+    rule's literal may be there."""
+    d.hits, d.lines = {}, {}
     for p in d.set_files + [d.big]:
         with open(p, "rb") as f:
             data = f.read()
         if matching_lines(data, s.rule_lits):
             die("generator bug: %s holds a literal of the preset's rules: the preset would trip" % p)
         d.hits[p] = matching_lines(data, s.lits)
+        d.lines[p] = data.count(b"\n")
+
+
+def replay_argv(s, log):
+    """`logprobe replay` of one file with the filebeat preset (its rules and the silent-stall
+    detector), the livenessProbe's defaults (period 10s, failure threshold 3), JSON events."""
+    return [s.logprobe, "replay", log, "--format", "json"]
+
+
+def replay_check(expect_lines, expect_trip=None):
+    """For `logprobe replay --format json`: the last line is the summary, which must count
+    expect_lines lines, all with a time of their own; with expect_trip, the first event must
+    be a trip on that rule and a restart must follow, else there must be no event at all."""
+    def check(out):
+        try:
+            objs = [json.loads(l) for l in out.strip().splitlines()]
+        except ValueError:
+            return "stdout is not one JSON object a line"
+        summary = objs[-1].get("summary") if objs else None
+        if not isinstance(summary, dict):
+            return "no summary on the last line"
+        if expect_lines is not None and summary.get("lines") != expect_lines:
+            return "%r lines replayed, expected %d (an incomplete read is not timed)" % (
+                summary.get("lines"), expect_lines)
+        if expect_lines is not None and summary.get("lines_without_time") != 0:
+            return "%r lines without a time of their own, expected 0" % summary.get("lines_without_time")
+        events = [o.get("event") for o in objs[:-1]]
+        if expect_trip is None:
+            return None if not events else "events %r, expected none" % events
+        if events[:1] != ["trip"] or objs[0].get("rule") != expect_trip or "restart" not in events:
+            return "events %r (first rule %r), expected a trip on %r and a restart" % (
+                events, objs[0].get("rule") if objs[:-1] else None, expect_trip)
+        return None
+    return check
 
 
 def count_check(expect):
@@ -469,6 +504,7 @@ def preset_controls(s, d, run_dir):
     benign = benign[: benign.rindex(b"\n") + 1]
     base = matching_lines(benign, s.lits)
     cdir = os.path.join(s.work, "controls")
+    os.makedirs(cdir, exist_ok=True)
     for i, lit in enumerate(s.lits):
         path = os.path.join(cdir, "preset-%d" % i)
         with open(path, "wb") as f:
@@ -483,6 +519,7 @@ def preset_controls(s, d, run_dir):
             fresh(sd)()
             once(s, lp_argv(s, os.path.join(sd, "state.json"), path, preset=True), 1,
                  logprobe_json_check(None, "unhealthy"), what="logprobe --preset filebeat, " + what)
+            once(s, replay_argv(s, path), 1, replay_check(None, lit), what="logprobe replay, " + what)
 
 
 # ---------------------------------------------------------------- report
@@ -511,13 +548,19 @@ S_SS = "steady state: Filebeat's real mix, ~10 s with one metrics report (8 file
 S10P = "first run, 10 MiB (7.x text), the filebeat preset's literals"
 S8P = "first run, 8 files × 10 MiB (7.x text), the filebeat preset's literals"
 S100P = "first run, 100 MiB (8.x ndjson), the filebeat preset's literals"
+S100R = "replay, 100 MiB (8.x ndjson), the filebeat preset's literals"
+L_R = "logprobe replay (the filebeat preset)"
 
 
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--logprobe", required=True, help="the static logprobe executable to measure")
     ap.add_argument("--workdir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "logprobe-bench"))
-    ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--results", default=None,
+                    help="where the table is written (default benches/RESULTS.md; with --only, nowhere)")
+    ap.add_argument("--only", choices=["replay"], default=None,
+                    help="measure only these rows (and the floor), print them, write no RESULTS.md "
+                         "unless --results is given")
     ap.add_argument("--reps-fast", type=int, default=501, help="repetitions of the start-up-bound rows")
     ap.add_argument("--rounds", type=int, default=31, help="repetitions of the scanning rows")
     ap.add_argument("--quiet-wait", type=int, default=120,
@@ -754,7 +797,19 @@ def make_scan_cases(s, d, run_dir):
             Case(scen_p, L_P, lp_argv(s, os.path.join(sdp, "state.json"), glob, preset=True), 0, nbytes,
                  fresh(sdp), logprobe_json_check(nbytes), True),
         ]
-    return scan
+    return scan + make_replay_cases(s, d)
+
+
+def make_replay_cases(s, d):
+    """`logprobe replay` of the 100 MiB file with the filebeat preset (a simulated run every
+    10 s over the log's whole span), beside `grep -c` given the preset's literals, which also
+    reads every byte and finds every matching line."""
+    lf, hits = s.lits_file, d.hits[d.big]
+    return [
+        Case(S100R, "`grep -c -F -f preset-literals.txt`", [s.tools["grep"], "-c", "-F", "-f", lf, d.big],
+             0 if hits else 1, d.size_big, None, count_check(hits)),
+        Case(S100R, L_R, replay_argv(s, d.big), 0, d.size_big, None, replay_check(d.lines[d.big]), True),
+    ]
 
 
 def timing_rounds(s, b, c):
@@ -860,7 +915,7 @@ def wall_time_rows(c):
     floor_ms = c.floor.median()
     by = by_scenario(c.scan)
     rows = [table_row(c.floor, floor_ms, "—")]
-    for scen in (S10, S10P, S8, S8P, S100, S100P):
+    for scen in (S10, S10P, S8, S8P, S100, S100P, S100R):
         lp = lp_of(by, scen)
         for x in by[scen]:
             if x.is_logprobe:
@@ -1052,6 +1107,11 @@ def results_notes(b):
               "it, but print a count instead of ~20 % of the input; each count must equal the number of lines "
               "holding a literal. The steady-state tail is ~10 s of the current file's logging with one "
               "`Non-zero metrics in the last 30s` report.")
+    md.append("- The *replay* row runs `logprobe replay <the 100 MiB file> --format json` (the filebeat preset, "
+              "the livenessProbe's defaults: a simulated run every 10 s over the log's whole span, a restart "
+              "after 3 failing runs) beside `grep -c -F -f preset-literals.txt` on the same file. Its output is "
+              "checked: the summary counts every line of the file, each with a time of its own, and there is "
+              "no event. Before timing, replay must trip and restart on each one-hit rule's control file.")
     md.append("- Peers run with the same patterns file (5 literals, `benches/patterns.txt`); the classic probe greps "
               "only the canonical message. Expected exits: floor 0, classic probe 0, grep/rg 1 (no match), "
               "logprobe 0. Before timing, each tool must find each pattern in a control file.")
@@ -1090,6 +1150,44 @@ def print_verdicts(t, m, invalid):
         sys.exit(1)
 
 
+def replay_only(s, d, b, run_dir):
+    """`--only replay`: the preset's controls (replay's among them), then the replay rows
+    interleaved with the floor; prints their table, written to --results only when given."""
+    preset_controls(s, d, run_dir)
+    floor = Case(S_FLOOR, "do-nothing static Rust `fn main(){}`", [b.floor], 0)
+    cases = make_replay_cases(s, d)
+    m = types.SimpleNamespace(quiet_before=wait_for_quiet(s.args.quiet_wait))
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, s.args.nice)
+    except OSError:
+        pass
+    meter = OthersMeter()
+    rounds([floor] + cases, s.ctx, 2, False, "replay rows warm-up")
+    rounds([floor] + cases, s.ctx, s.args.rounds, True, "replay rows")
+    m.others = meter.share()
+    lp = lp_of(by_scenario(cases), S100R)
+    rows = [table_row(floor, floor.median(), "—")]
+    for x in cases:
+        pr = "1.00× (itself)" if x.is_logprobe else (
+            "%.2f×" % (x.median() / lp.median()) if x.median() and lp.median() else "—")
+        rows.append(table_row(x, floor.median(), pr))
+    md = ["# logprobe benchmark: the replay rows only (`--only replay`)\n",
+          "%s; other processes used %s of one CPU while timing. Bytes: %d (%d lines, %d holding a preset "
+          "literal).\n" % (first_line([s.logprobe, "--version"]),
+                           "?" if m.others is None else "%.0f%%" % (100 * m.others),
+                           d.size_big, d.lines[d.big], d.hits[d.big]),
+          "| scenario | command | median ms | IQR ms | CPU ms | × floor | peer ÷ logprobe | GB/s | peak RSS MiB "
+          "| runs |",
+          "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"] + rows + [""]
+    if s.args.results:
+        write_results(s.args.results, md)
+    else:
+        print("\n".join(md))
+    bad = [x for x in [floor] + cases if x.bad]
+    if bad:
+        die("some measurements are INVALID (a command did not behave as expected); see above", 1)
+
+
 def main():
     s = check_inputs(parse_args())
     write_literals(s)
@@ -1100,6 +1198,9 @@ def main():
     run_dir = os.path.join(s.work, "run")
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
+    if s.args.only == "replay":
+        replay_only(s, d, b, run_dir)
+        return
     positive_controls(s, d, run_dir)
     preset_controls(s, d, run_dir)
     p = prepare_states(s, d, run_dir)
@@ -1114,7 +1215,8 @@ def main():
     r.passed = sum(1 for x in r.t if x[3])
     r.elapsed = time.time() - s.t_start
     r.machine = machine_info(s, d, m)
-    write_results(s.args.results, results_tables(r) + results_verdicts(r, d, c) + results_notes(b))
+    write_results(s.args.results or os.path.join(HERE, "RESULTS.md"),
+                  results_tables(r) + results_verdicts(r, d, c) + results_notes(b))
     print_verdicts(r.t, m, r.invalid)
 
 

@@ -380,7 +380,13 @@ fn scan(
         &mut MappedFile::new(&input.file),
         input.size,
         &mut cursor,
-        &mut |hit| {
+        &mut |mut hit| {
+            // A metrics report is kept as what it reads as, and a short
+            // snippet: a week of reports fits in little memory.
+            if let Some(text) = hit.text.take() {
+                hit.snippet = report::cut(&crate::scan::snippet(&text), 160);
+                hit.text = Some(crate::stall::canonical(crate::stall::read(&text)));
+            }
             hits.push(hit);
             Flow::Continue
         },
@@ -801,7 +807,10 @@ impl<'a> Simulation<'a> {
         self.failing = if failing { self.failing + 1 } else { 0 };
         if self.failing >= self.failure_threshold {
             self.restart(now);
-        } else if guard::forget_if_cured(&mut self.state, now) {
+            return;
+        }
+        let engaged = guard::uncured(&self.state.history, self.cfg.max_restarts).is_some();
+        if guard::forget_if_cured(&mut self.state, now) && engaged {
             self.events.push(Event::Ready {
                 time: format_rfc3339(now),
                 reason: "an hour without a trip cleared the crash-loop guard's history".into(),

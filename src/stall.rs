@@ -39,6 +39,18 @@ pub enum Reading {
     Unreadable,
 }
 
+/// The shortest report text that reads as `r`: what `logprobe replay`
+/// keeps of each report instead of its whole line.
+pub fn canonical(r: Reading) -> Vec<u8> {
+    let active = match r {
+        Reading::Stalled(n) => n,
+        Reading::Moving => 0,
+        Reading::Unreadable => return Vec::new(),
+    };
+    format!(r#"{{"monitoring":{{"metrics":{{"libbeat":{{"pipeline":{{"events":{{"active":{active}}}}}}}}}}}}}"#)
+        .into_bytes()
+}
+
 /// Reads a report line (its text, without a CRI prefix).
 pub fn read(text: &[u8]) -> Reading {
     let Some(m) = metrics(text) else {
@@ -196,6 +208,18 @@ struct PipelineEvents {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn canonical_reports_read_back_the_same() {
+        for r in [
+            Reading::Stalled(1),
+            Reading::Stalled(u64::MAX),
+            Reading::Moving,
+            Reading::Unreadable,
+        ] {
+            assert_eq!(read(&canonical(r)), r);
+        }
+    }
+
     use super::*;
 
     fn report_7x(metrics: &str) -> Vec<u8> {

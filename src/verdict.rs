@@ -358,8 +358,8 @@ impl<'a> Judge<'a> {
         };
         let literals = self.cfg.literals();
         let line = match &hit.text {
-            Some(text) => crate::scan::snippet(text),
-            None => hit.snippet,
+            Some(text) if hit.snippet.is_empty() => crate::scan::snippet(text),
+            _ => hit.snippet,
         };
         let trip = Trip {
             pattern: literals.get(hit.pattern).cloned().unwrap_or_default(),

@@ -22,6 +22,7 @@
 //! - [`incarnation`]: only log bytes of this container's lifetime count.
 //! - [`replay`]: `logprobe replay` over examples, generated crash loops,
 //!   `kubectl logs --timestamps` output, pod-log directories and stdin.
+//! - [`replay_model`]: `replay` against repeated `check` runs; samples; 100 MiB.
 //! - [`restarts`]: restarts that cure: old lines never count after a
 //!   restart, a small file's copy is read once, the incarnation with a shared
 //!   PID namespace, the crash-loop guard and `logprobe ready`.
@@ -64,6 +65,7 @@ mod options;
 mod pod_logs;
 mod preset;
 mod replay;
+mod replay_model;
 mod restarts;
 mod rotation;
 mod samples;
