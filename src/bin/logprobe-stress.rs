@@ -340,34 +340,40 @@ struct Pod {
     kind: Kind,
     restart_requested: bool,
     plants: Vec<Plant>,
-    /// The model of the state's history: the rule that tripped each
-    /// restarted incarnation (`None`: restarted without a trip).
-    history: Vec<Option<&'static str>>,
+    /// The model of the state's history: the rules that tripped each
+    /// restarted incarnation, held back or not (none: restarted without a trip).
+    history: Vec<Vec<&'static str>>,
     /// The rule the crash-loop guard must hold back in this incarnation.
     guarded: Option<&'static str>,
 }
 
 impl Pod {
-    /// The rule the guard holds back after `history`: the one that tripped
-    /// each of the last `k` incarnations (none when `k` is 0).
-    fn uncured(history: &[Option<&'static str>], k: u32) -> Option<&'static str> {
+    /// The rule the guard holds back after `history`: one that tripped
+    /// (held back or not) each of the last `k` incarnations (none when `k` is 0).
+    fn uncured(history: &[Vec<&'static str>], k: u32) -> Option<&'static str> {
         let k = k as usize;
+        if k == 0 {
+            return None;
+        }
         let last = history.get(history.len().checked_sub(k)?..)?;
-        let rule = (*last.first()?)?;
-        last.iter().all(|r| *r == Some(rule)).then_some(rule)
+        last.last()?
+            .iter()
+            .copied()
+            .find(|rule| last.iter().all(|rules| rules.contains(rule)))
     }
 
     /// The most restarts in a row on one rule.
     fn streak(&self) -> usize {
         let mut best = 0;
-        let mut run = 0;
-        for (i, r) in self.history.iter().enumerate() {
-            run = match r {
-                Some(_) if i > 0 && self.history[i - 1] == *r => run + 1,
-                Some(_) => 1,
-                None => 0,
-            };
-            best = best.max(run);
+        for (i, rules) in self.history.iter().enumerate() {
+            for rule in rules {
+                let run = self.history[..=i]
+                    .iter()
+                    .rev()
+                    .take_while(|r| r.contains(rule))
+                    .count();
+                best = best.max(run);
+            }
         }
         best
     }
@@ -1094,7 +1100,14 @@ fn restart(
     tally.restarts += 1;
     let mut p = pod.lock().unwrap();
     let of_this = |pl: &&Plant| pl.incarnation == incarnation && pl.detected.is_some();
-    let tripped = p.plants.iter().find(of_this).map(|pl| pl.kind.rule());
+    let mut tripped: Vec<&'static str> = p
+        .plants
+        .iter()
+        .filter(of_this)
+        .map(|pl| pl.kind.rule())
+        .collect();
+    tripped.sort_unstable();
+    tripped.dedup();
     if !p.plants.iter().filter(of_this).any(|pl| !pl.held) {
         // Timeouts or errors alone got Filebeat restarted.
         tally.false_trips.push(format!(
@@ -1741,19 +1754,22 @@ mod tests {
 
     #[test]
     fn the_model_of_the_guard() {
-        let (a, b) = (Some("a"), Some("b"));
-        assert_eq!(Pod::uncured(&[a, a, a], 3), Some("a"));
-        assert_eq!(Pod::uncured(&[b, a, a, a], 3), Some("a"));
-        assert_eq!(Pod::uncured(&[a, a], 3), None, "too few");
-        assert_eq!(Pod::uncured(&[a, b, a], 3), None);
-        assert_eq!(Pod::uncured(&[a, None, a, a], 3), None);
-        assert_eq!(Pod::uncured(&[a, a, a], 0), None, "off");
-        let pod = |history: Vec<Option<&'static str>>| Pod {
+        let (a, b, none, ab) = (vec!["a"], vec!["b"], vec![], vec!["a", "b"]);
+        let h = |v: &[&Vec<&'static str>]| v.iter().map(|r| (*r).clone()).collect::<Vec<_>>();
+        assert_eq!(Pod::uncured(&h(&[&a, &a, &a]), 3), Some("a"));
+        assert_eq!(Pod::uncured(&h(&[&b, &a, &a, &a]), 3), Some("a"));
+        assert_eq!(Pod::uncured(&h(&[&a, &a]), 3), None, "too few");
+        assert_eq!(Pod::uncured(&h(&[&a, &b, &a]), 3), None);
+        assert_eq!(Pod::uncured(&h(&[&a, &none, &a, &a]), 3), None);
+        assert_eq!(Pod::uncured(&h(&[&a, &a, &a]), 0), None, "off");
+        // A held rule stays in its streak when another trips beside it.
+        assert_eq!(Pod::uncured(&h(&[&a, &a, &ab]), 3), Some("a"));
+        let pod = |history: Vec<Vec<&'static str>>| Pod {
             history,
             ..Pod::default()
         };
-        assert_eq!(pod(vec![a, a, None, b, b, b, a]).streak(), 3);
-        assert_eq!(pod(vec![None, None]).streak(), 0);
+        assert_eq!(pod(h(&[&a, &a, &none, &b, &b, &b, &a])).streak(), 3);
+        assert_eq!(pod(h(&[&none, &none])).streak(), 0);
         assert_eq!(pod(vec![]).streak(), 0);
     }
 
