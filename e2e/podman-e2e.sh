@@ -41,11 +41,20 @@
 #    with --max-restarts 1.
 # 5. restart in a pod that shares its PID namespace (PID 1 is the infra process): the
 #    restarted container is a new incarnation, healthy at its first liveness run.
+# 6. Elastic Agent and ECK: deploy/kustomize-elastic-agent's standalone and managed
+#    overlays on Elastic Agent's official manifests, and the DaemonSet ECK builds from
+#    deploy/eck/beat.yaml (deploy/eck/eck.py pod; and as a 7.17 Beat), played as in 1
+#    with the stand-in as Agent (its ndjson, with its Filebeat component's component.*
+#    fields, on stderr) or as Filebeat, and the kubelet emulations of 1 and 4 (pod logs
+#    under the container's own name; the rendered liveness and readiness commands):
+#    healthy and Ready, then the one-shot start-up failure fails liveness from the next
+#    period, naming the rule and that container's pod log, until the restart after
+#    failureThreshold; the restarted container is healthy and Ready at once.
 #
-# Without ../shared (a user's clone), the official-manifest pods are SKIPPED; under
-# CI (CI=true) that is a FAIL. Cleans up its pods, containers, volumes, images and
-# temp files. Env: LOGPROBE_EXE (prebuilt executable; default: scripts/build-static),
-# LOGPROBE_SHARED, CI.
+# Without ../shared (a user's clone), the official-manifest pods (Filebeat's and
+# Agent's) are SKIPPED; under CI (CI=true) that is a FAIL. Cleans up its pods,
+# containers, volumes, images and temp files. Env: LOGPROBE_EXE (prebuilt executable;
+# default: scripts/build-static), LOGPROBE_SHARED, CI.
 # The stuck message is a one-shot start-up failure that the filebeat preset trips
 # on at once (add_kubernetes_metadata: could not detect kubernetes env).
 set -euo pipefail
@@ -68,7 +77,9 @@ cleanup() {
     # Each kubelet emulation leads its own process group (tail and the copy loop).
     for pid in "${emulations[@]}"; do kill -- -"$pid"; done
     wait
-    for pod in "${pods[@]}"; do podman kube down "$tmp/$pod.yaml"; done
+    # Side by side: each takes seconds.
+    for pod in "${pods[@]}"; do podman kube down "$tmp/$pod.yaml" & done
+    wait
     podman pod rm -f -t 0 "$prefix-shared-pid"
     # kube play builds a pause image the first time; remove it if this run made it.
     [[ $pause_existed == yes ]] || podman rmi -f $(podman images -q --filter reference=localhost/podman-pause)
@@ -109,10 +120,11 @@ stuck_lines_are() { [[ $(pm exec "$1" sh -c 'cat /usr/share/filebeat/logs/* | gr
 running() { [[ $(pm inspect --format '{{.State.Status}}' "$1") == running ]]; }
 logs_rotated() { pm exec "$1" sh -c '[ "$(ls /usr/share/filebeat/logs | wc -l)" -ge 2 ]'; }
 
-# filebeat_spec POD JQ: a field of the played pod's filebeat container, raw.
-filebeat_spec() {
-  jq -r ".[] | select(.kind == \"Pod\") | .spec.containers[] | select(.name == \"filebeat\") | $2" "$tmp/$1.json"
+# spec_of POD CONTAINER JQ: a field of the played pod's CONTAINER, raw.
+spec_of() {
+  jq -r ".[] | select(.kind == \"Pod\") | .spec.containers[] | select(.name == \"$2\") | $3" "$tmp/$1.json"
 }
+filebeat_spec() { spec_of "$1" filebeat "$2"; } # POD JQ
 
 # Runs the health check up to N times, 1 s apart, until the container is unhealthy;
 # prints how many runs that took (or N+1).
@@ -181,69 +193,103 @@ cp e2e/standin/filebeat-standin "$tmp/standin/rootfs/usr/share/filebeat/"
 pm build --quiet --layers=false --timestamp 0 -f e2e/standin/Containerfile -t "$standin" "$tmp/standin" >/dev/null
 echo "e2e: logprobe $version ($logprobe_image), Filebeat stand-in $standin"
 
-# --- 1. kube play -------------------------------------------------------------------
+# --- deploy/'s DaemonSets played as Pods (1 and 6) -----------------------------------
 # The node: its /var/log/pods (pod-log directories are made before the pod starts,
-# as the kubelet does), the service account's namespace file, the kubelet's pod dirs.
-node=$tmp/node namespace=kube-system
-mkdir -p "$node/var/log/pods" "$node/serviceaccount" "$node/var/lib/kubelet/pods"
-printf %s "$namespace" >"$node/serviceaccount/namespace"
+# as the kubelet does), the service accounts' namespace files, the kubelet's pod dirs.
+node=$tmp/node
+mkdir -p "$node/var/log/pods" "$node/var/lib/kubelet/pods"
+# namespace_dir NS: prints the directory holding NS's service account namespace file.
+namespace_dir() {
+  mkdir -p "$node/serviceaccount/$1" && printf %s "$1" >"$node/serviceaccount/$1/namespace"
+  echo "$node/serviceaccount/$1"
+}
+# For each played pod: the container the stand-in plays (main), where the probe reads
+# (logging: pods, the kubelet's copy of its stderr, or files, the stand-in's own), for
+# pod logs how the probe finds the directory (find: uid, name), the directory
+# (logdir) and the runtime whose time format the records have.
+declare -A main logging find logdir runtime
+# play POD MANIFEST CONTAINER NAMESPACE HOW RUNTIME [ARG...]: plays MANIFEST's
+# DaemonSet as the Pod POD (e2e/pod_from_daemonset.py, given ARGs), with the stand-in
+# in place of CONTAINER's image, and keeps it as $tmp/POD.json. HOW: files, or pod
+# logs found by uid or name: then CONTAINER's directory under the node's
+# /var/log/pods is made first and the service account's namespace file mounted; for
+# uid (hostNetwork, as the official DaemonSets and ECK's recipes have) the hostname is
+# the node's, and the kubelet mounts the termination log from its directory for the
+# pod, named by the UID.
+play() {
+  local pod=$1 manifest=$2 container=$3 ns=$4 how=$5 uid term
+  local args=(--name "$pod" --container "$container" --logprobe-image "$logprobe_image" --standin-image "$standin")
+  main[$pod]=$container find[$pod]=$how runtime[$pod]=$6 logging[$pod]=pods
+  shift 6
+  if [[ $how == files ]]; then
+    logging[$pod]=files
+  else
+    uid=$(cat /proc/sys/kernel/random/uuid)
+    logdir[$pod]=$node/var/log/pods/${ns}_${pod}_$uid/$container
+    mkdir -p "${logdir[$pod]}"
+    args+=(--mount "$(namespace_dir "$ns"):/var/run/secrets/kubernetes.io/serviceaccount")
+    if [[ $how == uid ]]; then
+      term=$node/var/lib/kubelet/pods/$uid/containers/$container/3b1f0c2d
+      mkdir -p "${term%/*}" && : >"$term"
+      args+=(--hostname e2e-node --mount "$term:/dev/termination-log")
+    fi
+  fi
+  python3 e2e/pod_from_daemonset.py "$manifest" "${args[@]}" "$@" >"$tmp/$pod.yaml"
+  python3 -c 'import json, sys, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)' \
+    <"$tmp/$pod.yaml" >"$tmp/$pod.json"
+  pods+=("$pod")
+  pm kube play --network none --log-driver k8s-file "$tmp/$pod.yaml" >/dev/null
+}
+# emulate_kubelet POD: the kubelet's part for a pod-log pod, in its own process group
+# (which cleanup ends).
+emulate_kubelet() {
+  set -m
+  kubelet_emulation "$1-${main[$1]}" "${logdir[$1]}" "${runtime[$1]}" 2>>"$tmp/emulation.log" &
+  emulations+=($!)
+  set +m
+}
+# wait_initial_delay POD: until its container's initialDelaySeconds have passed since
+# it started (podman's start period; the kubelet probes no earlier).
+wait_initial_delay() {
+  local start delay
+  start=$(date -d "$(pm inspect --format '{{.State.StartedAt}}' "$1-${main[$1]}" | cut -d' ' -f1-3)" +%s)
+  delay=$(spec_of "$1" "${main[$1]}" .livenessProbe.initialDelaySeconds)
+  while (($(date +%s) <= start + delay)); do sleep 0.5; done
+}
 
+# --- 1. kube play -------------------------------------------------------------------
+namespace=kube-system
 # Rows: pod name, manifest, log style of the Filebeat version it runs (7 or 8), where
-# the probe reads (pods: the kubelet's copy of stderr; files: Filebeat's own files),
-# and for pod logs how the probe finds its directory (uid, name) and the runtime whose
-# time format the records have.
+# the probe reads (files: Filebeat's own files; uid, name: the kubelet's copy of its
+# stderr, the directory found by the pod's UID or by its name) and for pod logs the
+# runtime whose time format the records have.
 sources=()
 if [[ -d $shared/elastic-beats ]]; then
   for v in 7:7.17.21 9:9.5.2; do
     deploy/kustomize/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.${v#*:}.yaml" >"$tmp/k${v%%:*}.yaml"
     deploy/kustomize-file-logs/build-with.sh "$shared/elastic-beats/filebeat-kubernetes.${v#*:}.yaml" >"$tmp/f${v%%:*}.yaml"
   done
-  sources+=("$prefix-k7" "$tmp/k7.yaml" 7 pods uid cri-o
-            "$prefix-k9" "$tmp/k9.yaml" 8 pods uid containerd
-            "$prefix-f7" "$tmp/f7.yaml" 7 files - -
-            "$prefix-f9" "$tmp/f9.yaml" 8 files - -)
+  sources+=("$prefix-k7" "$tmp/k7.yaml" 7 uid cri-o
+            "$prefix-k9" "$tmp/k9.yaml" 8 uid containerd
+            "$prefix-f7" "$tmp/f7.yaml" 7 files -
+            "$prefix-f9" "$tmp/f9.yaml" 8 files -)
 else
   shared_missing "deploy/kustomize and deploy/kustomize-file-logs on the official manifests" "$shared/elastic-beats"
 fi
-sources+=("$prefix-example" deploy/example/filebeat-logprobe.yaml 8 pods name containerd)
+sources+=("$prefix-example" deploy/example/filebeat-logprobe.yaml 8 name containerd)
 
-declare -A logging logdir runtime find
-for ((i = 0; i < ${#sources[@]}; i += 6)); do
-  pod=${sources[i]} manifest=${sources[i + 1]} style=${sources[i + 2]}
-  logging[$pod]=${sources[i + 3]} find[$pod]=${sources[i + 4]} runtime[$pod]=${sources[i + 5]}
-  extra=()
-  if [[ ${logging[$pod]} == pods ]]; then
-    uid=$(cat /proc/sys/kernel/random/uuid)
-    logdir[$pod]=$node/var/log/pods/${namespace}_${pod}_$uid/filebeat
-    mkdir -p "${logdir[$pod]}"
-    extra+=(--env STANDIN_STDOUT_EVENTS=1 --host-path "/var/log=$node/var/log"
-            --mount "$node/serviceaccount:/var/run/secrets/kubernetes.io/serviceaccount")
-    if [[ ${find[$pod]} == uid ]]; then
-      # hostNetwork (the official DaemonSet's): the hostname is the node's. The kubelet
-      # mounts the termination log from its directory for the pod, named by the UID.
-      term=$node/var/lib/kubelet/pods/$uid/containers/filebeat/3b1f0c2d
-      mkdir -p "${term%/*}" && : >"$term"
-      extra+=(--hostname e2e-node --mount "$term:/dev/termination-log")
-    fi
-  fi
-  python3 e2e/pod_from_daemonset.py "$manifest" --name "$pod" --logprobe-image "$logprobe_image" \
-    --filebeat-image "$standin" --env STANDIN_STYLE="$style" "${extra[@]}" >"$tmp/$pod.yaml"
-  python3 -c 'import json, sys, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)' \
-    <"$tmp/$pod.yaml" >"$tmp/$pod.json"
-  pods+=("$pod")
-  pm kube play --network none --log-driver k8s-file "$tmp/$pod.yaml" >/dev/null
+for ((i = 0; i < ${#sources[@]}; i += 5)); do
+  extra=(--env STANDIN_STYLE="${sources[i + 2]}")
+  [[ ${sources[i + 3]} == files ]] || extra+=(--env STANDIN_STDOUT_EVENTS=1 --host-path "/var/log=$node/var/log")
+  play "${sources[i]}" "${sources[i + 1]}" filebeat "$namespace" "${sources[i + 3]}" "${sources[i + 4]}" "${extra[@]}"
 done
 echo "e2e: played ${pods[*]}"
 
 # The kubelet's part, for the pod-log pods; and a decoy: the directory of another
 # Filebeat pod in the same namespace whose stderr holds the stuck message.
-set -m # each emulation in its own process group, which cleanup ends
 for pod in "${pods[@]}"; do
-  [[ ${logging[$pod]} == pods ]] || continue
-  kubelet_emulation "$pod-filebeat" "${logdir[$pod]}" "${runtime[$pod]}" 2>>"$tmp/emulation.log" &
-  emulations+=($!)
+  [[ ${logging[$pod]} != pods ]] || emulate_kubelet "$pod"
 done
-set +m
 decoy=$node/var/log/pods/${namespace}_filebeat-decoy_$(cat /proc/sys/kernel/random/uuid)/filebeat
 mkdir -p "$decoy"
 echo "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) stderr F add_kubernetes_metadata: could not detect kubernetes env: unable to build kube config" >"$decoy/0.log"
@@ -268,9 +314,7 @@ for pod in "${pods[@]}"; do
   else
     check "Filebeat stand-in writes and rotates its log" wait_for 30 logs_rotated "$c"
   fi
-  start=$(date -d "$(pm inspect --format '{{.State.StartedAt}}' "$c" | cut -d' ' -f1-3)" +%s)
-  delay=$(filebeat_spec "$pod" .livenessProbe.initialDelaySeconds)
-  while (($(date +%s) <= start + delay)); do sleep 0.5; done
+  wait_initial_delay "$pod"
   healthy_runs=0
   for _ in 1 2 3; do pm healthcheck run "$c" >/dev/null && healthy_runs=$((healthy_runs + 1)); sleep 0.5; done
   check "healthy on benign logs: 3 of 3 runs, status $(health "$c")" test "$healthy_runs-$(health "$c")" = 3-healthy
@@ -355,7 +399,7 @@ echo "e2e: restart path with pod logs ($c, records in ${dir#"$node"})"
 pm volume create "$prefix-probe-pods" >/dev/null
 pm run --rm --network none -v "$prefix-probe-pods:/probe" "$logprobe_image" install /probe >/dev/null
 pm run -d --name "$c" --hostname "$c" --network none --log-driver k8s-file -v "$prefix-probe-pods:/probe" \
-  -v "$node/var/log:/var/log:ro" -v "$node/serviceaccount:/var/run/secrets/kubernetes.io/serviceaccount:ro" \
+  -v "$node/var/log:/var/log:ro" -v "$(namespace_dir "$namespace"):/var/run/secrets/kubernetes.io/serviceaccount:ro" \
   -e STANDIN_STYLE=8 -e STANDIN_STDOUT_EVENTS=1 \
   --health-cmd "$probe_cmd" --health-retries "$retries" --health-interval 10s --health-on-failure restart \
   "$standin" "${filebeat_args[@]}" >/dev/null
@@ -401,12 +445,19 @@ check "a new error in the new incarnation trips it again, in 1.log.<time>" \
 # successThreshold 1, so each period's result is the Ready condition. What it saw goes
 # to arrays indexed by period (kpid, live_rc, live_out, ready_rc, ready_out, restarted)
 # and to $tmp/kubelet-<container>.log, in kubectl describe pod's words.
+# kubelet_probes POD CONTAINER: probe as POD's spec says for CONTAINER (its liveness
+# and readiness commands, timeouts, failureThreshold).
+kubelet_probes() {
+  kname=$2
+  mapfile -t liveness < <(spec_of "$1" "$2" '.livenessProbe.exec.command[]')
+  mapfile -t readiness < <(spec_of "$1" "$2" '.readinessProbe.exec.command[]')
+  live_timeout=$(spec_of "$1" "$2" .livenessProbe.timeoutSeconds)
+  ready_timeout=$(spec_of "$1" "$2" .readinessProbe.timeoutSeconds)
+  retries=$(spec_of "$1" "$2" .livenessProbe.failureThreshold)
+}
 spec_pod=${pods[0]}
 for pod in "${pods[@]}"; do [[ ${logging[$pod]} != files ]] || { spec_pod=$pod; break; }; done
-mapfile -t liveness < <(filebeat_spec "$spec_pod" '.livenessProbe.exec.command[]')
-mapfile -t readiness < <(filebeat_spec "$spec_pod" '.readinessProbe.exec.command[]')
-live_timeout=$(filebeat_spec "$spec_pod" .livenessProbe.timeoutSeconds)
-ready_timeout=$(filebeat_spec "$spec_pod" .readinessProbe.timeoutSeconds)
+kubelet_probes "$spec_pod" filebeat
 file_args=() # Filebeat's args in a file-log pod (without one, the stand-in's default: files)
 [[ ${logging[$spec_pod]} != files ]] || mapfile -t file_args < <(filebeat_spec "$spec_pod" '.args[]')
 kubelet_reset() { # CONTAINER [ARG...]: a new container to probe; ARGs are added to the liveness command
@@ -430,7 +481,7 @@ kubelet_period() {
     if ((rc)); then echo "  NotReady: Readiness probe failed: $out"; else echo "  Ready: $out"; fi
   } >>"$tmp/kubelet-$kc.log"
   if ((fails >= retries)); then
-    echo "  Killing: Container filebeat failed liveness probe, will be restarted" >>"$tmp/kubelet-$kc.log"
+    echo "  Killing: Container $kname failed liveness probe, will be restarted" >>"$tmp/kubelet-$kc.log"
     pm restart -t 5 "$kc" >/dev/null
     restarts=$((restarts + 1)) restarted[period]=1 fails=0
   fi
@@ -552,6 +603,42 @@ held_periods=4 fail_at_start=always
 crash_loop "$c" 1 --max-restarts 1
 ((failures == f0)) || kubelet_said
 
+# --- the pods of 6, played now: their initialDelaySeconds pass during 5 -------------
+# Rows: pod, manifest, the container the stand-in plays, namespace, the stand-in's
+# style, the runtime of the records, the node's log directory the manifest mounts.
+agents=$shared/elastic-agent/deploy/kubernetes
+sixth=()
+if [[ -f $agents/elastic-agent-standalone-kubernetes.yaml && -f $agents/elastic-agent-managed-kubernetes.yaml ]]; then
+  for v in standalone managed; do
+    deploy/kustomize-elastic-agent/build-with.sh "$v" "$agents/elastic-agent-$v-kubernetes.yaml" >"$tmp/agent-$v.yaml"
+  done
+  sixth+=("$prefix-agent-standalone" "$tmp/agent-standalone.yaml" elastic-agent-standalone kube-system agent containerd /var/log
+          "$prefix-agent" "$tmp/agent-managed.yaml" elastic-agent kube-system agent cri-o /var/log)
+else
+  shared_missing "deploy/kustomize-elastic-agent on Elastic Agent's DaemonSets" "$agents"
+fi
+python3 deploy/eck/eck.py pod deploy/eck/beat.yaml >"$tmp/eck.yaml"
+sed 's/^  version: 9\.5\.2$/  version: 7.17.21/' deploy/eck/beat.yaml >"$tmp/beat-7.yaml"
+python3 deploy/eck/eck.py pod "$tmp/beat-7.yaml" >"$tmp/eck-7.yaml"
+sixth+=("$prefix-eck" "$tmp/eck.yaml" filebeat default 8 containerd /var/log/pods
+        "$prefix-eck-7" "$tmp/eck-7.yaml" filebeat default 7 cri-o /var/log/pods)
+sixth_pods=()
+for ((i = 0; i < ${#sixth[@]}; i += 7)); do
+  pod=${sixth[i]} hostpath=${sixth[i + 6]}
+  play "$pod" "${sixth[i + 1]}" "${sixth[i + 2]}" "${sixth[i + 3]}" uid "${sixth[i + 5]}" \
+    --env STANDIN_STYLE="${sixth[i + 4]}" --env STANDIN_STDOUT_EVENTS=1 --host-path "$hostpath=$node$hostpath" \
+    --sandbox-keeper "$standin"
+  emulate_kubelet "$pod"
+  # The init container's own directory in the pod's, with a record quoting the stuck message.
+  mkdir -p "${logdir[$pod]%/*}/logprobe-install"
+  echo "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ) stderr F add_kubernetes_metadata: could not detect kubernetes env: decoy" \
+    >"${logdir[$pod]%/*}/logprobe-install/0.log"
+  sixth_pods+=("$pod")
+done
+echo "e2e: played ${sixth_pods[*]}"
+check "ECK's DaemonSet for deploy/eck/beat.yaml as a 7.17.21 Beat runs filebeat:7.17.21" \
+  grep -q 'image: docker.elastic.co/beats/filebeat:7.17.21$' "$tmp/eck-7.yaml"
+
 # --- 5. restart in a pod that shares its PID namespace -------------------------------
 # As with shareProcessNamespace, PID 1 is the pod's infra (pause) process, which
 # outlives the container's restarts. The restarted container must still be a new
@@ -585,6 +672,69 @@ check "...and Ready" test "${ready_rc[period]}" = 0
 check "...the new start logged no failure; PID 1 is still the infra process" \
   same_init_no_new_failure "$c" "$init"
 ((failures == f0)) || kubelet_said
+
+# --- 6. Elastic Agent's DaemonSets and ECK's Beat ------------------------------------
+# Played as in 1, from deploy/kustomize-elastic-agent's standalone and managed overlays
+# on Elastic Agent's official manifests and from the DaemonSet ECK builds from
+# deploy/eck/beat.yaml (deploy/eck/eck.py pod; also as a 7.17 Beat), with the stand-in
+# in place of Agent's (Filebeat's) image: for Agent (STANDIN_STYLE=agent) it logs
+# Agent's ndjson to stderr, its own lines and its Filebeat component's (component.*
+# fields). The kubelet emulation of 1 keeps the CRI records under
+# /var/log/pods/<ns>_<pod>_<uid>/<container>/, beside the init container's directory,
+# whose log holds the stuck message and must not count; the kubelet emulation of 4
+# runs the rendered liveness and readiness commands each period and restarts the
+# container after failureThreshold liveness failures (in its pod, which a container
+# that only waits keeps up meanwhile, as the kubelet keeps the pod's sandbox:
+# pod_from_daemonset.py --sandbox-keeper). Each pod: healthy and Ready at
+# first; once the stand-in logs the one-shot start-up failure (in Agent's or
+# Filebeat's shape), liveness fails from the next period on, naming the rule and the
+# pod log of its own container, until the restart; the restarted container (its
+# records in 1.log) is healthy and Ready at once. (The pods were played before 5.)
+# reads_pod_logs OUT: a healthy liveness line that read log files (not "could not check").
+reads_pod_logs() { [[ $1 =~ ^HEALTHY:\ no\ match\ in\ [0-9]+\ new\ bytes\ of\ [1-9][0-9]*\ log\ files?$ ]]; }
+# tripped_until_restart FROM: liveness failed in each period from FROM, and the one
+# restart came after failureThreshold of them.
+tripped_until_restart() { every_period "$1" "$period" live_rc 1 && [[ $restarts-$(last_restart) == 1-$(($1 + retries - 1)) ]]; }
+healthy_and_ready() { # FROM: liveness read the logs and passed, and Ready, in each period from FROM
+  local i
+  for ((i = $1; i <= period; i++)); do
+    reads_pod_logs "${live_out[i]}" && [[ ${live_rc[i]} == 0 && ${ready_rc[i]} == 0 && ${ready_out[i]} == READY:* ]] || return 1
+  done
+}
+for pod in "${sixth_pods[@]}"; do
+  c=$pod-${main[$pod]} dir=${logdir[$pod]}
+  f0=$failures
+  kubelet_probes "$pod" "${main[$pod]}"
+  echo "e2e: $pod (container ${main[$pod]}: ${runtime[$pod]} records in ${dir#"$node"})"
+  echo "          liveness: ${liveness[*]}; readiness: ${readiness[*]}; failureThreshold $retries"
+  check "init container installed the probe; the stand-in logs to stderr only" \
+    pm exec "$c" sh -c 'test -x /probe/logprobe && ! test -e /usr/share/filebeat/logs'
+  check "kubelet emulation writes 0.log and rotates it, gzipping older files" wait_for 30 pod_log_rotated "$dir"
+  wait_initial_delay "$pod"
+  kubelet_reset "$c"
+  kubelet_period
+  kubelet_period
+  check "healthy at first: liveness exit 0, reading its pod logs (not the init container's), and Ready, in 2 of 2 periods" \
+    healthy_and_ready 1
+  echo "          liveness said: ${live_out[period]}"
+  echo "          readiness said: ${ready_out[period]}"
+  pm exec "$c" sh -c ': >/tmp/stuck'
+  check "the stand-in logged the start-up failure to stderr, now in a rotated pod log" \
+    wait_for 5 stuck_in_rotated_pod_log "$dir"
+  from=$((period + 1))
+  kubelet_until $((retries + 1)) restarts_are 1 || true
+  check "liveness failed in each period from the next on, and the kubelet restarted it after $retries (failureThreshold)" \
+    tripped_until_restart "$from"
+  out=${live_out[from]}
+  echo "          liveness said: ${out:0:480}..."
+  want='UNHEALTHY: "add_kubernetes_metadata: could not detect kubernetes env" in '${dir#"$node"}/0.log.
+  check "...naming the rule and the rotated pod log of ${main[$pod]}" test "${out:0:${#want}}" = "$want"
+  check "...and Ready throughout (one trip is no crash loop)" every_period 1 "$period" ready_rc 0
+  check "the restarted container's records go to 1.log" wait_for 10 test -s "$dir/1.log"
+  kubelet_period
+  check "...and it is healthy and Ready at once, a new incarnation (pids $(pids_seen))" healthy_and_ready "$period"
+  ((failures == f0)) || kubelet_said
+done
 
 if [[ -s $tmp/emulation.log ]]; then
   fail "kubelet emulation reported errors"; detail <"$tmp/emulation.log"
