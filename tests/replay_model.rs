@@ -52,7 +52,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::Value;
 
-use crate::util::{Env, STUCK, at_ns, proptest_config, set_mtime, skip};
+use crate::util::{
+    Env, STUCK, at_ns, at_time, proptest_config, sample_log_name, samples, set_mtime,
+};
 
 const S: i64 = 1_000_000_000;
 const MS: i64 = 1_000_000;
@@ -798,62 +800,6 @@ fn replay_agrees_with_repeated_checks() {
 // ---------------------------------------------------------------------------
 // The shared samples
 
-/// A labelled line of `../shared/samples`: (file, the line, label, broad label).
-type Sample = (String, Vec<u8>, String, String);
-
-/// The labelled lines, as `tests/samples.rs` reads them; `None` (skipped,
-/// failing under `CI=true`) when the folder is missing.
-fn samples() -> Option<Vec<Sample>> {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples");
-    let labels = match fs::read_to_string(shared.join("labels.tsv")) {
-        Ok(l) => l,
-        Err(e) => {
-            skip(
-                "the shared samples",
-                &format!(
-                    "{}/labels.tsv: {e} (../shared/samples is beside this folder only for CI and developers)",
-                    shared.display()
-                ),
-            );
-            return None;
-        }
-    };
-    let rows = labels
-        .lines()
-        .skip(1)
-        .map(|row| {
-            let cols: Vec<&str> = row.split('\t').collect();
-            let n = cols[1].parse::<usize>().unwrap();
-            let text = fs::read(shared.join(cols[0])).unwrap();
-            let line = text.split(|&b| b == b'\n').nth(n - 1).unwrap().to_vec();
-            (
-                cols[0].to_string(),
-                line,
-                cols[2].to_string(),
-                cols[3].to_string(),
-            )
-        })
-        .collect();
-    Some(rows)
-}
-
-fn log_name(file: &str) -> &'static str {
-    if file.ends_with(".ndjson") {
-        "filebeat-20261126.ndjson"
-    } else {
-        "filebeat"
-    }
-}
-
-/// The line with its leading time (7.x) replaced by `time`.
-fn at_time(line: &[u8], time: &str) -> Vec<u8> {
-    let end = line.iter().position(|&b| b == b'\t' || b == b' ').unwrap();
-    let mut v = time.as_bytes().to_vec();
-    v.extend_from_slice(&line[end..]);
-    v.push(b'\n');
-    v
-}
-
 /// `replay --format json` of one file with the preset's defaults (period
 /// 10s, failure threshold 3): its events (trip, restart) as
 /// (kind, time, rule or reason, message), and its exit.
@@ -907,7 +853,7 @@ fn the_shared_samples_replay_as_check_judges_them() {
     let mut checked = (0, 0, 0);
     for (file, line, label, broad) in &rows {
         let e = Env::new();
-        let name = log_name(file);
+        let name = sample_log_name(file);
         let own = logprobe::linetime::of_text(line);
         if own.is_none() {
             // Timed by a line before it, as replay times such lines.

@@ -829,3 +829,64 @@ impl Run {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+// ---------------------------------------------------------------------------
+// The shared samples
+
+/// A labelled line: (file, the line, label, broad label).
+pub type Sample = (String, Vec<u8>, String, String);
+
+/// The labelled lines of `../shared/samples` (which CI and the project's
+/// developers have beside this folder); `None` (skipped, failing under
+/// `CI=true`) when it is missing.
+pub fn samples() -> Option<Vec<Sample>> {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples");
+    let labels = match fs::read_to_string(shared.join("labels.tsv")) {
+        Ok(l) => l,
+        Err(e) => {
+            skip(
+                "the shared samples",
+                &format!(
+                    "{}/labels.tsv: {e} (../shared/samples is beside this folder only for CI and developers)",
+                    shared.display()
+                ),
+            );
+            return None;
+        }
+    };
+    let rows = labels
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let cols: Vec<&str> = row.split('\t').collect();
+            let n = cols[1].parse::<usize>().unwrap();
+            let text = fs::read(shared.join(cols[0])).unwrap();
+            let line = text.split(|&b| b == b'\n').nth(n - 1).unwrap().to_vec();
+            (
+                cols[0].to_string(),
+                line,
+                cols[2].to_string(),
+                cols[3].to_string(),
+            )
+        })
+        .collect();
+    Some(rows)
+}
+
+/// The log file a sample from `file` goes into (7.x text or 8.x ndjson).
+pub fn sample_log_name(file: &str) -> &'static str {
+    if file.ends_with(".ndjson") {
+        "filebeat-20261126.ndjson"
+    } else {
+        "filebeat"
+    }
+}
+
+/// The line with its leading time replaced by `time`.
+pub fn at_time(line: &[u8], time: &str) -> Vec<u8> {
+    let end = line.iter().position(|&b| b == b'\t' || b == b' ').unwrap();
+    let mut v = time.as_bytes().to_vec();
+    v.extend_from_slice(&line[end..]);
+    v.push(b'\n');
+    v
+}
