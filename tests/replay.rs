@@ -14,6 +14,23 @@ fn line_7x(secs: i64, level: &str, text: &str) -> String {
 
 const ONE_SHOT: &str = "add_kubernetes_metadata: could not detect kubernetes env";
 
+/// `logprobe replay INPUT` with `text` on its standard input.
+fn replay_piped(input: &str, text: &str) -> std::process::Output {
+    let mut child = Command::new(BIN)
+        .args(["replay", input])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn replay(e: &Env, args: &[&str]) -> crate::util::Run {
     let mut all = vec!["replay"];
     all.extend_from_slice(args);
@@ -144,19 +161,7 @@ fn kubectl_logs_timestamps_pod_log_directories_and_standard_input() {
     r.expect(1).stdout_has("in 2 files");
     assert_eq!(r.stdout.matches("  trip ").count(), 1, "{r}");
     // Standard input.
-    let mut child = Command::new(BIN)
-        .args(["replay", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(kubectl.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = replay_piped("-", &kubectl);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("in 1 file: 1 restart"));
 }
@@ -258,18 +263,6 @@ fn inputs_that_overlap_in_time_far_off_timestamps_and_untimed_files() {
         .expect(2)
         .stderr_has("has a timestamp of its own");
     // A pipe given by name, like standard input.
-    let mut child = Command::new(BIN)
-        .args(["replay", "/dev/stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(far.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = replay_piped("/dev/stdin", &far);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }

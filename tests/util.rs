@@ -112,21 +112,10 @@ pub fn log_time(secs: i64) -> String {
 /// The time now as Filebeat 7.x writes it at the start of a line (UTC, ms):
 /// lines written by the Filebeat of this incarnation.
 pub fn now_7x() -> String {
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    let (secs, ms) = (t.as_secs() as i64, t.subsec_millis());
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rest / 3600, rest / 60 % 60, rest % 60);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+    let ns = now_ns();
+    let secs = logprobe::timefmt::format_rfc3339(ns);
+    let ms = ns.rem_euclid(1_000_000_000) / 1_000_000;
+    format!("{}.{ms:03}Z", &secs[..secs.len() - 1])
 }
 
 /// Filebeat 7.x's autodiscover error, written now, without its newline;
