@@ -948,13 +948,7 @@ fn prober_thread(
     let mut tally = Tally::default();
     let mut failures = 0;
     let mut next = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        if now < next {
-            thread::sleep((next - now).min(Duration::from_millis(50)));
-            continue;
-        }
-        next += args.period;
+    while tick(&mut next, args.period, &stop) {
         let (since, incarnation, kind) = {
             let p = pod.lock().unwrap();
             (p.since, p.incarnation, p.kind)
@@ -1152,13 +1146,7 @@ fn ready_thread(
 ) -> ReadyTally {
     let mut tally = ReadyTally::default();
     let mut next = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        if now < next {
-            thread::sleep((next - now).min(Duration::from_millis(50)));
-            continue;
-        }
-        next += args.ready_period;
+    while tick(&mut next, args.ready_period, &stop) {
         let (since, incarnation, guarded) = {
             let p = pod.lock().unwrap();
             (p.since, p.incarnation, p.guarded)
@@ -1202,6 +1190,22 @@ fn readiness_fault(code: Option<i32>, out: &str, guarded: Option<&str>) -> Optio
         None => "READY".to_string(),
     };
     (!ok).then(|| format!("ready should say {want}; it exited {code:?} with {line:?}"))
+}
+
+/// Waits for the next tick of `period` after `next`, looking at `stop` at
+/// least every 50 ms; false once stopped.
+fn tick(next: &mut Instant, period: Duration, stop: &AtomicBool) -> bool {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= *next {
+            *next += period;
+            return true;
+        }
+        thread::sleep((*next - now).min(Duration::from_millis(50)));
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
