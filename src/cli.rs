@@ -188,31 +188,12 @@ pub struct CheckArgs {
     /// replaces the preset's paths). Globs: * ? [...] in any path component.
     #[arg(short = 'l', long = "log", value_name = "PATH_OR_GLOB")]
     pub logs: Vec<String>,
-    /// A literal that makes the probe fail (repeatable; adds to the preset's).
-    #[arg(short = 'p', long = "pattern", value_name = "TEXT")]
-    pub patterns: Vec<String>,
-    /// File with one rule per line: a literal, optionally after options in brackets
-    /// ([threshold=N window=D] or [persist=D gap=D]); blank lines and # lines are ignored.
-    #[arg(short = 'f', long = "patterns-file", value_name = "FILE")]
-    pub patterns_file: Option<PathBuf>,
-    /// A line holding this literal never trips the probe (repeatable).
-    #[arg(short = 'x', long = "except", value_name = "TEXT")]
-    pub excepts: Vec<String>,
-    /// ASCII case-insensitive matching of patterns and exceptions.
-    #[arg(short = 'i', long)]
-    pub ignore_case: bool,
-    /// Built-in paths and patterns.
-    #[arg(long, value_enum, value_name = "NAME")]
-    pub preset: Option<PresetName>,
+    /// The rules and what tripping takes.
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Where offsets and verdict live [default: /tmp/logprobe/state-<hash of the options>.json].
     #[arg(short = 's', long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Number of matching lines needed to trip (rules without options of their own).
-    #[arg(short = 't', long, value_name = "N")]
-    pub threshold: Option<String>,
-    /// The N matches must fall within this span (e.g. 5m), by the lines' own times (else when first seen).
-    #[arg(short = 'w', long, value_name = "DURATION")]
-    pub window: Option<String>,
     /// Stop scanning after this long, keep the progress, finish the rest next run [default: 400ms].
     #[arg(long, value_name = "DURATION")]
     pub budget: Option<String>,
@@ -227,19 +208,6 @@ pub struct CheckArgs {
     /// The container whose pod logs are read.
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
-    /// Fail when no watched log has grown for this long in this incarnation (e.g. 5m) [default: off].
-    #[arg(long, value_name = "DURATION")]
-    pub max_silence: Option<String>,
-    /// Fail when Filebeat's metrics reports show events waiting and none acked, failed or
-    /// retried, one after another, for this long, with no output error in between (e.g. 10m;
-    /// off disables) [default with the filebeat preset: 10m].
-    #[arg(long, value_name = "DURATION|off")]
-    pub max_stall: Option<String>,
-    /// Crash-loop guard: once the same rule has tripped in each of the last K
-    /// incarnations, it stops failing this probe and `logprobe ready` fails
-    /// instead (needs the state on a volume that survives restarts; 0 turns it off) [default: 3].
-    #[arg(long, value_name = "K")]
-    pub max_restarts: Option<String>,
     /// What is printed.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -260,18 +228,15 @@ pub struct CheckArgs {
     pub proc_root: Option<PathBuf>,
 }
 
-/// Options of `replay`: `check`'s rules, and the livenessProbe's timing.
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// Filebeat log files (7.x text, 8.x ndjson, rotated sets in any order), a
-    /// directory of them or a pod-log directory (CRI records), what `kubectl logs
-    /// --timestamps` prints, or - for standard input.
-    #[arg(value_name = "FILE", required = true)]
-    pub files: Vec<String>,
+/// The rule options that `check` and `replay` share: which lines trip the probe
+/// and what tripping takes.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RuleArgs {
     /// A literal that makes the probe fail (repeatable; adds to the preset's).
     #[arg(short = 'p', long = "pattern", value_name = "TEXT")]
     pub patterns: Vec<String>,
-    /// File with one rule per line (see `check --help`).
+    /// File with one rule per line: a literal, optionally after options in brackets
+    /// ([threshold=N window=D] or [persist=D gap=D]); blank lines and # lines are ignored.
     #[arg(short = 'f', long = "patterns-file", value_name = "FILE")]
     pub patterns_file: Option<PathBuf>,
     /// A line holding this literal never trips the probe (repeatable).
@@ -280,24 +245,41 @@ pub struct ReplayArgs {
     /// ASCII case-insensitive matching of patterns and exceptions.
     #[arg(short = 'i', long)]
     pub ignore_case: bool,
-    /// Built-in patterns [default: filebeat].
+    /// Built-in paths and rules [default: filebeat].
     #[arg(long, value_enum, value_name = "NAME")]
     pub preset: Option<PresetName>,
     /// Number of matching lines needed to trip (rules without options of their own).
     #[arg(short = 't', long, value_name = "N")]
     pub threshold: Option<String>,
-    /// The N matches must fall within this span (e.g. 5m).
+    /// The N matches must fall within this span (e.g. 5m), by the lines' own times (else when first seen).
     #[arg(short = 'w', long, value_name = "DURATION")]
     pub window: Option<String>,
-    /// As `check --max-stall` [default with the filebeat preset: 10m].
-    #[arg(long, value_name = "DURATION|off")]
-    pub max_stall: Option<String>,
-    /// As `check --max-silence` [default: off].
+    /// Fail when no watched log has grown for this long in this incarnation (e.g. 5m) [default: off].
     #[arg(long, value_name = "DURATION")]
     pub max_silence: Option<String>,
-    /// As `check --max-restarts` [default: 3].
+    /// Fail when Filebeat's metrics reports show events waiting and none acked, failed or
+    /// retried, one after another, for this long, with no output error in between (e.g. 10m;
+    /// off disables) [default with the filebeat preset: 10m].
+    #[arg(long, value_name = "DURATION|off")]
+    pub max_stall: Option<String>,
+    /// Crash-loop guard: once the same rule has tripped in each of the last K
+    /// incarnations, it stops failing this probe and `logprobe ready` fails
+    /// instead (needs the state on a volume that survives restarts; 0 turns it off) [default: 3].
     #[arg(long, value_name = "K")]
     pub max_restarts: Option<String>,
+}
+
+/// Options of `replay`: `check`'s rules, and the livenessProbe's timing.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Filebeat log files (7.x text, 8.x ndjson, rotated sets in any order), a
+    /// directory of them or a pod-log directory (CRI records), what `kubectl logs
+    /// --timestamps` prints, or - for standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// The rules and what tripping takes, as in `check`.
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// The livenessProbe's periodSeconds, as a duration [default: 10s].
     #[arg(long, value_name = "DURATION")]
     pub period: Option<String>,

@@ -105,9 +105,9 @@ impl Config {
     /// Checks the options in the order they are listed in `--help`, so the
     /// first error is the one a user meets first.
     fn validate(a: &CheckArgs) -> Result<Config, String> {
-        let preset = preset::get(a.preset.unwrap_or(PresetName::Filebeat));
+        let preset = preset::get(a.rules.preset.unwrap_or(PresetName::Filebeat));
         let logs = log_paths(a, preset)?;
-        let threshold = match &a.threshold {
+        let threshold = match &a.rules.threshold {
             None => 1,
             Some(t) => rules::parse_threshold(t).map_err(|_| {
                 format!(
@@ -116,7 +116,7 @@ impl Config {
                 )
             })?,
         };
-        let window_ns = duration("--window", a.window.as_deref())?;
+        let window_ns = duration("--window", a.rules.window.as_deref())?;
         let default = When::Count {
             threshold,
             window_ns,
@@ -144,9 +144,9 @@ impl Config {
                 "--container: {container:?} is not a container name"
             ));
         }
-        let max_silence_ns = duration("--max-silence", a.max_silence.as_deref())?;
-        let max_restarts = max_restarts(a.max_restarts.as_deref())?;
-        let max_stall_ns = match a.max_stall.as_deref() {
+        let max_silence_ns = duration("--max-silence", a.rules.max_silence.as_deref())?;
+        let max_restarts = max_restarts(a.rules.max_restarts.as_deref())?;
+        let max_stall_ns = match a.rules.max_stall.as_deref() {
             None => preset.max_stall_ns,
             Some("off") => None,
             Some(v) => duration("--max-stall", Some(v))?,
@@ -154,7 +154,13 @@ impl Config {
         let looked_for = looked_for(&patterns, max_stall_ns.is_some());
         let (max_line, map_window) = limits(a, &looked_for, &excepts)?;
         let sources = sources(&logs, &pod_logs, &containers.join("|"));
-        let id = config_id(&sources, &rules, &excepts, a.ignore_case, max_stall_ns);
+        let id = config_id(
+            &sources,
+            &rules,
+            &excepts,
+            a.rules.ignore_case,
+            max_stall_ns,
+        );
         let state_path = match &a.state {
             Some(p) if p.as_os_str().is_empty() => return Err("--state: empty path".into()),
             Some(p) => p.clone(),
@@ -165,7 +171,7 @@ impl Config {
             rules,
             patterns,
             excepts,
-            ignore_case: a.ignore_case,
+            ignore_case: a.rules.ignore_case,
             state_path,
             threshold,
             window_ns,
@@ -238,11 +244,11 @@ fn literals(
             own_options: true,
         })
         .collect();
-    for p in &a.patterns {
+    for p in &a.rules.patterns {
         check_literal("--pattern", p)?;
         add_rule(&mut rules, Rule::count(p, 1, None).with(default));
     }
-    if let Some(file) = &a.patterns_file {
+    if let Some(file) = &a.rules.patterns_file {
         for r in read_patterns_file(file, default)? {
             add_rule(&mut rules, r);
         }
@@ -254,7 +260,7 @@ fn literals(
         );
     }
     let mut excepts = Vec::new();
-    for x in &a.excepts {
+    for x in &a.rules.excepts {
         check_literal("--except", x)?;
         excepts.push(x.clone());
     }
@@ -463,20 +469,20 @@ mod tests {
     #[test]
     fn rejects_bad_values_naming_the_flag() {
         let mut a = args();
-        a.patterns = vec![String::new()];
+        a.rules.patterns = vec![String::new()];
         assert!(
             Config::validate(&a)
                 .unwrap_err()
                 .starts_with("--pattern: empty")
         );
         let mut a = args();
-        a.threshold = Some("0".into());
+        a.rules.threshold = Some("0".into());
         assert!(Config::validate(&a).unwrap_err().starts_with("--threshold"));
         let mut a = args();
-        a.window = Some("5".into());
+        a.rules.window = Some("5".into());
         assert!(Config::validate(&a).unwrap_err().starts_with("--window"));
         let mut a = args();
-        a.preset = Some(PresetName::None);
+        a.rules.preset = Some(PresetName::None);
         assert!(Config::validate(&a).unwrap_err().starts_with("--log"));
         a.logs = vec!["/x".into()];
         assert!(Config::validate(&a).unwrap_err().starts_with("--pattern"));
@@ -486,7 +492,7 @@ mod tests {
     fn different_patterns_get_different_default_state() {
         let a = Config::from_args(&args()).unwrap();
         let mut b = args();
-        b.patterns = vec!["x".into()];
+        b.rules.patterns = vec!["x".into()];
         let b = Config::from_args(&b).unwrap();
         assert_ne!(a.state_path, b.state_path);
     }

@@ -94,16 +94,7 @@ fn config(a: &ReplayArgs) -> Result<Config, String> {
     let args = CheckArgs {
         // Paths are not searched: they only satisfy `--preset none`.
         logs: a.files.clone(),
-        patterns: a.patterns.clone(),
-        patterns_file: a.patterns_file.clone(),
-        excepts: a.excepts.clone(),
-        ignore_case: a.ignore_case,
-        preset: a.preset,
-        threshold: a.threshold.clone(),
-        window: a.window.clone(),
-        max_silence: a.max_silence.clone(),
-        max_stall: a.max_stall.clone(),
-        max_restarts: a.max_restarts.clone(),
+        rules: a.rules.clone(),
         format: Some(a.format),
         // Never used: the replay keeps no state and reads no clock.
         state: Some(PathBuf::from("/dev/null")),

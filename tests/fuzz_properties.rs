@@ -280,14 +280,14 @@ pub fn options(data: &[u8]) {
         Some(_) => return,
     };
     // Read only the file written here, whatever path the arguments named.
-    check.patterns_file = None;
+    check.rules.patterns_file = None;
     if flags & 1 != 0 {
         let path = patterns_file_path();
         std::fs::write(&path, pf).expect("write the patterns file");
-        check.patterns_file = Some(path);
+        check.rules.patterns_file = Some(path);
     }
     let config = Config::from_args(&check);
-    if let Some(p) = &check.patterns_file {
+    if let Some(p) = &check.rules.patterns_file {
         let _ = std::fs::remove_file(p);
     }
     match config {

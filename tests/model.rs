@@ -114,7 +114,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use logprobe::check;
-use logprobe::cli::{CheckArgs, PresetName};
+use logprobe::cli::{CheckArgs, PresetName, RuleArgs};
 use logprobe::config::Config;
 use logprobe::guard::CURED_AFTER_NS;
 use logprobe::report::{MatchReport, Outcome};
@@ -1970,19 +1970,22 @@ fn config(case: &Case, env: &Env, since: i64) -> Config {
         .max()
         .unwrap();
     let args = CheckArgs {
-        preset: Some(PresetName::None),
         logs: env.preset_globs(),
-        patterns,
-        patterns_file,
-        excepts: vec![EXCEPT.to_string()],
-        ignore_case: case.ignore_case,
+        rules: RuleArgs {
+            preset: Some(PresetName::None),
+            patterns,
+            patterns_file,
+            excepts: vec![EXCEPT.to_string()],
+            ignore_case: case.ignore_case,
+            threshold: Some(case.threshold.to_string()),
+            window: case.window_ms.map(|w| format!("{w}ms")),
+            max_stall,
+            max_restarts: Some(case.max_restarts.to_string()),
+            ..RuleArgs::default()
+        },
         state: Some(env.state()),
-        threshold: Some(case.threshold.to_string()),
-        window: case.window_ms.map(|w| format!("{w}ms")),
-        max_stall,
         budget: Some("1h".into()),
         since: Some(crate::util::at_ns(since)),
-        max_restarts: Some(case.max_restarts.to_string()),
         max_line: Some(case.max_line),
         map_window: Some(
             case.max_line + if case.shape.is_some() { longest } else { 5 } + case.window_extra,

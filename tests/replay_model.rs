@@ -42,7 +42,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use logprobe::check;
-use logprobe::cli::CheckArgs;
+use logprobe::cli::{CheckArgs, RuleArgs};
 use logprobe::config::Config;
 use logprobe::report::rule_label;
 use logprobe::state::Evidence;
@@ -592,8 +592,11 @@ fn config(case: &Case, env: &Env, since: i64) -> Config {
         state: Some(env.state()),
         since: Some(at_ns(since)),
         budget: Some("1h".into()),
-        max_restarts: Some(case.max_restarts.to_string()),
-        max_silence: case.silence.map(str::to_string),
+        rules: RuleArgs {
+            max_restarts: Some(case.max_restarts.to_string()),
+            max_silence: case.silence.map(str::to_string),
+            ..RuleArgs::default()
+        },
         pod_root: Some(env.root().to_path_buf()),
         ..CheckArgs::default()
     };
