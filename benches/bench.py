@@ -246,7 +246,7 @@ def build_static_flags():
         m = re.search(r"RUSTFLAGS='([^']*)'", text) or re.search(r'RUSTFLAGS="([^"$]*)"', text)
         if m:
             rustflags = m.group(1)
-        m = re.search(r"\$\{LOGPROBE_TARGET:-([^}]+)\}", text)
+        m = re.search(r"\$\{LOGPROBE_TARGET:-([^}]+)\}", text) or re.search(r"amd64\) build (\S+)", text)
         if m:
             target = m.group(1)
     except OSError:
@@ -258,9 +258,10 @@ def build_static_flags():
     return target, rustflags
 
 
-def build_floor(workdir, cargo_toml):
-    """Builds `fn main() {}` with the project's release profile and the same static flags."""
-    d = os.path.join(workdir, "floor")
+def build_floor(workdir, cargo_toml, target=None, cargo="cargo", env_extra=None, name="floor"):
+    """Builds `fn main() {}` with the project's release profile and the same static flags, in
+    WORKDIR/NAME; target, cargo and env_extra (e.g. the linker) for another platform."""
+    d = os.path.join(workdir, name)
     os.makedirs(os.path.join(d, "src"), exist_ok=True)
     profile = {"lto": True, "codegen-units": 1, "panic": "abort", "strip": True, "opt-level": 3}
     try:
@@ -289,9 +290,10 @@ def build_floor(workdir, cargo_toml):
                 "[workspace]\n\n[profile.release]\n" + prof)
     with open(os.path.join(d, "src", "main.rs"), "w") as f:
         f.write(FLOOR_SRC)
-    target, rustflags = build_static_flags()
-    env = dict(os.environ, RUSTFLAGS=rustflags, CARGO_TARGET_DIR=os.path.join(d, "target"))
-    r = subprocess.run(["cargo", "build", "--quiet", "--offline", "--release", "--target", target],
+    default_target, rustflags = build_static_flags()
+    target = target or default_target
+    env = dict(os.environ, RUSTFLAGS=rustflags, CARGO_TARGET_DIR=os.path.join(d, "target"), **(env_extra or {}))
+    r = subprocess.run([cargo, "build", "--quiet", "--offline", "--release", "--target", target],
                        cwd=d, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         die("building the floor failed:\n" + r.stderr)

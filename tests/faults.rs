@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{
     Env, Rng, Run, STUCK, Writer, at_ns, env_number, is_root, metrics_7x, now_ns, s,
-    skip_on_this_host, stuck_7x, stuck_7x_id,
+    skip_if_emulated, skip_on_this_host, stuck_7x, stuck_7x_id,
 };
 
 /// The fault tests' check: the preset's globs (moved into `logs/`) and its
@@ -453,6 +453,12 @@ const GUARD_OFF: &[&str] = &["--max-restarts", "0"];
 
 #[test]
 fn many_runs_at_once_on_one_state() {
+    if skip_if_emulated(
+        "many_runs_at_once_on_one_state",
+        "qemu-user can deadlock a child forked while other threads spawn too (it hangs in a futex before its exec)",
+    ) {
+        return;
+    }
     let mut rng = Rng::from_env("concurrent");
     let e = Arc::new(Env::on_tmpfs());
     let state = e.state();
@@ -605,6 +611,12 @@ fn j_history(e: &Env) -> Vec<i64> {
 /// trips on the stuck line in the current file, and on nothing else.
 #[test]
 fn a_hundred_thousand_rotated_files() {
+    if skip_if_emulated(
+        "a_hundred_thousand_rotated_files",
+        "how far 30 runs of the 400 ms budget get through 100 000 files is the hardware's speed",
+    ) {
+        return;
+    }
     let e = Env::on_tmpfs();
     let state = e.state();
     for i in 1..=100_000 {
@@ -615,11 +627,7 @@ fn a_hundred_thousand_rotated_files() {
     let mut tripped = None;
     for runs in 1..=30 {
         let r = e.exec_for(probe(&e, &state, since, &[]), Duration::from_secs(60));
-        assert!(
-            r.elapsed < Duration::from_secs(10),
-            "run {runs} took {:?}\n{r}",
-            r.elapsed
-        );
+        r.assert_elapsed_below(Duration::from_secs(10), &format!("run {runs}"));
         r.assert_peak_rss_below(256 << 10, &format!("run {runs}"));
         let size = fs::metadata(&state).map(|m| m.len()).unwrap_or(0);
         assert!(size < 2 << 20, "state is {size} bytes");
@@ -658,11 +666,7 @@ fn ten_thousand_patterns() {
         Duration::from_secs(60),
     );
     r.expect(0);
-    assert!(
-        r.elapsed < Duration::from_secs(5),
-        "took {:?}\n{r}",
-        r.elapsed
-    );
+    r.assert_elapsed_below(Duration::from_secs(5), "the run over 1 MiB");
     r.assert_peak_rss_below(256 << 10, "10 000 patterns");
     e.logs
         .append("filebeat", b"x stuck message number 09999 seen\n");

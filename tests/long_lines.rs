@@ -58,11 +58,7 @@ fn a_one_gib_line_without_newline_is_bounded() {
         let r = e.check(&args);
         runs += 1;
         r.expect(0);
-        assert!(
-            r.elapsed < Duration::from_secs(3),
-            "run {runs} took {:?}\n{r}",
-            r.elapsed
-        );
+        r.assert_elapsed_below(Duration::from_secs(3), &format!("run {runs}"));
         r.assert_peak_rss_below(64 << 10, &format!("run {runs}"));
         if r.json()["pending_bytes"] == 0 {
             break;

@@ -56,6 +56,26 @@ pub fn skip_on_this_host(what: &str, why: &str) {
     eprintln!("SKIPPED {what}: {why}");
 }
 
+/// The emulator the tests and the executable they spawn run under, when
+/// `LOGPROBE_EMULATED` names one (`scripts/test-arm64` sets `qemu-aarch64`).
+pub fn emulated() -> Option<String> {
+    std::env::var("LOGPROBE_EMULATED")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// Under an emulator (see [`emulated`]), prints `SKIPPED <what>: <why>, under
+/// <emulator>` and returns true: for bounds that measure the hardware, not the
+/// code (a run's peak RSS counts the emulator's memory; its wall time, the
+/// emulator's speed).
+pub fn skip_if_emulated(what: &str, why: &str) -> bool {
+    let Some(emulator) = emulated() else {
+        return false;
+    };
+    skip_on_this_host(what, &format!("{why}, under {emulator}"));
+    true
+}
+
 /// Whether the tests run as root.
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -800,10 +820,33 @@ impl Run {
             .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e})\n{self}"))
     }
 
+    /// Asserts that the run took less than `limit`; under an emulator, skips
+    /// the bound.
+    #[track_caller]
+    pub fn assert_elapsed_below(&self, limit: Duration, what: &str) {
+        if skip_if_emulated(
+            &format!("the {limit:?} bound of {what}"),
+            "wall time measures the emulator's speed",
+        ) {
+            return;
+        }
+        assert!(
+            self.elapsed < limit,
+            "{what} took {:?}\n{self}",
+            self.elapsed
+        );
+    }
+
     /// Asserts that the peak RSS was under `kib` KiB; without GNU time,
-    /// skips the bound (see [`skip`]).
+    /// skips the bound (see [`skip`]), and under an emulator too.
     #[track_caller]
     pub fn assert_peak_rss_below(&self, kib: u64, what: &str) {
+        if skip_if_emulated(
+            &format!("the peak RSS bound of {what}"),
+            "the emulator's own memory counts",
+        ) {
+            return;
+        }
         match self.peak_rss_kib {
             Some(peak) => assert!(peak < kib, "{what}: peak RSS {peak} KiB\n{self}"),
             None => skip(
