@@ -49,6 +49,12 @@ pub fn check(cfg: &Config) -> Outcome {
 /// [`check`] with the wall-clock time given: `now` (ns since the epoch) is
 /// the time of every line first seen by this run, for `--window`.
 pub fn check_at(cfg: &Config, now: i64) -> Outcome {
+    check_with(cfg, now, || {})
+}
+
+/// [`check_at`], calling `after_discovery` between finding the files and
+/// scanning them (tests rotate there, as Filebeat may at any moment).
+fn check_with(cfg: &Config, now: i64, after_discovery: impl FnOnce()) -> Outcome {
     let started = Instant::now();
     let mut facts = Facts::default();
     let Some((lock, mut loaded)) = lock_and_load(cfg, &mut facts) else {
@@ -69,6 +75,7 @@ pub fn check_at(cfg: &Config, now: i64) -> Outcome {
         facts.warnings.push(report::OTHER_CONFIG.into());
     }
     let found = find_sources(cfg, &mut facts);
+    after_discovery();
     Run::new(cfg, now, inc.start_ns, started, &found).scan_all(&found, &mut st, &mut facts);
     if guard::forget_if_cured(&mut st, now) {
         facts.uncured = None;
@@ -281,6 +288,11 @@ impl<'a> Run<'a> {
             .after(st.trip.take(), st.held.take(), guarded);
         let mut matcher = None;
         let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
+        // Entries of files found but not opened this run: a path opened after
+        // a rename rotation holds the next newer file, so the file found there
+        // was never opened. Its entry must outlive the run, or the next run
+        // would read it again from the start.
+        let mut unopened: Vec<FileState> = Vec::new();
         for f in found {
             let prev = st.files.iter().find(|e| e.dev == f.dev && e.ino == f.ino);
             if let Some(e) = prev.filter(|e| e.size == f.size && e.mtime == f.mtime) {
@@ -302,13 +314,21 @@ impl<'a> Run<'a> {
                     facts.scanned_bytes += s.scanned;
                     facts.pending_bytes += s.pending;
                     facts.out_of_time |= s.ended == Ended::OutOfTime;
+                    if (s.entry.dev, s.entry.ino) != (f.dev, f.ino) {
+                        unopened.extend(prev.cloned());
+                    }
                     kept.push(s.entry);
                 }
-                Ok(None) => {}
+                Ok(None) => unopened.extend(prev.cloned()),
                 Err(e) => {
                     facts.errors.push(error::at_path(&f.path, &e));
                     kept.extend(prev.cloned());
                 }
+            }
+        }
+        for e in unopened {
+            if !kept.iter().any(|k| (k.dev, k.ino) == (e.dev, e.ino)) {
+                kept.push(e);
             }
         }
         // Entries of files gone from disk are dropped; the newest are kept if there are too many.
@@ -493,4 +513,95 @@ fn open_regular(path: &Path) -> io::Result<Option<(File, Metadata)>> {
     };
     let meta = file.metadata()?;
     Ok(meta.is_file().then_some((file, meta)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::{self, OpenOptions};
+    use std::io::Write;
+    use std::path::Path;
+
+    use super::*;
+    use crate::cli::{PresetName, RuleArgs};
+    use crate::verdict::Status;
+
+    const STUCK: &str = "input stuck";
+
+    fn append(path: &Path, text: &str) {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Filebeat 7.x's rename rotation: filebeat.N -> filebeat.N+1, then
+    /// filebeat -> filebeat.1, and a new filebeat.
+    fn rotate(dir: &Path, kept: usize) {
+        for n in (1..=kept).rev() {
+            let from = dir.join(format!("filebeat.{n}"));
+            if from.exists() {
+                fs::rename(&from, dir.join(format!("filebeat.{}", n + 1))).unwrap();
+            }
+        }
+        fs::rename(dir.join("filebeat"), dir.join("filebeat.1")).unwrap();
+        append(&dir.join("filebeat"), "benign after the rotation\n");
+    }
+
+    /// A rotation between finding the files and opening them: each path then
+    /// holds the next newer file, and the files found there are never opened.
+    /// Their entries stay, so no line is read twice: with `--threshold 2`, one
+    /// stuck line never trips, however often the race hits.
+    #[test]
+    fn a_rotation_between_discovery_and_open_reads_no_line_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        fs::create_dir(&logs).unwrap();
+        let cfg = Config::from_args(&CheckArgs {
+            logs: vec![format!("{}/filebeat*", logs.display())],
+            rules: RuleArgs {
+                preset: Some(PresetName::None),
+                patterns: vec![STUCK.into()],
+                threshold: Some("2".into()),
+                max_restarts: Some("0".into()),
+                ..RuleArgs::default()
+            },
+            state: Some(dir.path().join("state.json")),
+            since: Some("@0".into()),
+            budget: Some("1h".into()),
+            ..CheckArgs::default()
+        })
+        .unwrap();
+        let now = timefmt::now_ns();
+        append(&logs.join("filebeat"), &format!("benign\n{STUCK} once\n"));
+        assert_eq!(check_at(&cfg, now).status, Status::Healthy);
+        for round in 0..4 {
+            // The current file grows, so no run takes it as unchanged; then
+            // the rotation lands between discovery and open.
+            append(&logs.join("filebeat"), "benign\n");
+            let o = check_with(&cfg, now, || rotate(&logs, round + 1));
+            assert_eq!(
+                o.status,
+                Status::Healthy,
+                "round {round}, racing run: {}",
+                o.message
+            );
+            let o = check_at(&cfg, now);
+            assert_eq!(
+                o.status,
+                Status::Healthy,
+                "round {round}, next run: {}",
+                o.message
+            );
+        }
+        append(&logs.join("filebeat"), &format!("{STUCK} twice\n"));
+        let o = check_at(&cfg, now);
+        assert_eq!(
+            o.status,
+            Status::Unhealthy,
+            "the second stuck line: {}",
+            o.message
+        );
+    }
 }
