@@ -147,6 +147,7 @@ mod tests {
             size: offset,
             mtime: 0,
             cursor: Cursor::at(offset),
+            unseen: 0,
         }
     }
 
