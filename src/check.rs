@@ -288,12 +288,16 @@ impl<'a> Run<'a> {
             .after(st.trip.take(), st.held.take(), guarded);
         let mut matcher = None;
         let mut kept: Vec<FileState> = Vec::with_capacity(found.len());
+        // Entries of files found but not opened this run: a path opened after
+        // a rename rotation holds the next newer file, so the file found there
+        // was never opened. Its entry must outlive the run, or the next run
+        // would read it again from the start.
+        let mut unopened: Vec<FileState> = Vec::new();
         for f in found {
             let prev = st.files.iter().find(|e| e.dev == f.dev && e.ino == f.ino);
             if let Some(e) = prev.filter(|e| e.size == f.size && e.mtime == f.mtime) {
                 kept.push(FileState {
                     path: f.path.display().to_string(),
-                    unseen: 0,
                     ..e.clone()
                 });
                 continue;
@@ -302,7 +306,7 @@ impl<'a> Run<'a> {
                 facts.out_of_time = true;
                 let done = prev.map_or(0, |e| e.cursor.offset);
                 facts.pending_bytes += f.size.saturating_sub(done);
-                kept.extend(prev.map(seen));
+                kept.extend(prev.cloned());
                 continue;
             }
             match self.scan_file(f, &st.files, &mut matcher, &mut judge) {
@@ -310,33 +314,24 @@ impl<'a> Run<'a> {
                     facts.scanned_bytes += s.scanned;
                     facts.pending_bytes += s.pending;
                     facts.out_of_time |= s.ended == Ended::OutOfTime;
+                    if (s.entry.dev, s.entry.ino) != (f.dev, f.ino) {
+                        unopened.extend(prev.cloned());
+                    }
                     kept.push(s.entry);
                 }
-                Ok(None) => {}
+                Ok(None) => unopened.extend(prev.cloned()),
                 Err(e) => {
                     facts.errors.push(error::at_path(&f.path, &e));
-                    kept.extend(prev.map(seen));
+                    kept.extend(prev.cloned());
                 }
             }
         }
-        // A file not found, or not opened, this run may still be there: a
-        // rename rotation while this run listed or opened the files moves
-        // each file to the next path, so a path holds another file than the
-        // one found there, and one file may be found nowhere. Its entry is
-        // kept for a few runs, or the next run would read it again from the
-        // start; entries of files gone from disk are dropped after that.
-        let carried: Vec<FileState> = st
-            .files
-            .iter()
-            .filter(|e| e.unseen < state::UNSEEN_RUNS)
-            .filter(|e| !kept.iter().any(|k| (k.dev, k.ino) == (e.dev, e.ino)))
-            .map(|e| FileState {
-                unseen: e.unseen + 1,
-                ..e.clone()
-            })
-            .collect();
-        kept.extend(carried);
-        // The newest are kept if there are too many.
+        for e in unopened {
+            if !kept.iter().any(|k| (k.dev, k.ino) == (e.dev, e.ino)) {
+                kept.push(e);
+            }
+        }
+        // Entries of files gone from disk are dropped; the newest are kept if there are too many.
         if kept.len() > state::MAX_FILES {
             kept.drain(..kept.len() - state::MAX_FILES);
         }
@@ -398,7 +393,6 @@ impl<'a> Run<'a> {
             },
             mtime,
             cursor,
-            unseen: 0,
         };
         let pending = if ended == Ended::OutOfTime {
             size - cursor.offset
@@ -507,14 +501,6 @@ impl<'a> Run<'a> {
 
 /// Opens a log file for reading, with its descriptor's metadata. `Ok(None)`:
 /// it vanished, or is not a regular file.
-/// An entry found this run: its count of runs unfound starts over.
-fn seen(e: &FileState) -> FileState {
-    FileState {
-        unseen: 0,
-        ..e.clone()
-    }
-}
-
 fn open_regular(path: &Path) -> io::Result<Option<(File, Metadata)>> {
     let file = match OpenOptions::new()
         .read(true)

@@ -141,19 +141,6 @@ pub struct FileState {
     /// How far it has been scanned.
     #[serde(flatten)]
     pub cursor: Cursor,
-    /// Runs in a row that did not find it. A rotation while a run lists or
-    /// opens the files can hide a file that is still there, whose entry must
-    /// outlive that run, or the next would read it again from the start; an
-    /// entry is dropped after [`UNSEEN_RUNS`] such runs.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub unseen: u8,
-}
-
-/// Runs in a row a file may go unfound before its entry is dropped.
-pub const UNSEEN_RUNS: u8 = 2;
-
-fn is_zero(n: &u8) -> bool {
-    *n == 0
 }
 
 /// A matching line remembered for a rule's threshold.
@@ -574,7 +561,6 @@ mod tests {
             fp: 4,
             size: 5,
             mtime: 6,
-            unseen: 0,
             cursor: Cursor {
                 offset: 5,
                 long_line: None,

@@ -679,7 +679,6 @@ mod tests {
             size: 9,
             mtime: 0,
             cursor: crate::scan::Cursor::at(9),
-            unseen: 0,
         });
         let (r, w) = reconcile(Some(s.clone()), "c", &Incarnation::since(2));
         assert!(r.trip.is_none() && !w);

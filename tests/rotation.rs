@@ -89,11 +89,6 @@ fn rotation_deletes_beyond_keepfiles_and_state_forgets_them() {
         e.logs.append("filebeat", benign_7x(i));
         e.check(&[]).expect(0);
     }
-    // A file unfound is remembered for two more runs (a rotation while a run
-    // lists the files can hide one that is still there), then forgotten.
-    for _ in 0..2 {
-        e.check(&[]).expect(0);
-    }
     let st = e.state_json();
     assert_eq!(st["files"].as_array().unwrap().len(), 3, "{st}");
 }

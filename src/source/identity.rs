@@ -147,7 +147,6 @@ mod tests {
             size: offset,
             mtime: 0,
             cursor: Cursor::at(offset),
-            unseen: 0,
         }
     }
 
