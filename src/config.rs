@@ -123,6 +123,13 @@ impl Config {
         };
         let (rules, excepts) = literals(a, preset, default)?;
         let patterns: Vec<String> = rules.iter().map(|r| r.literal.clone()).collect();
+        let max_silence_ns = duration("--max-silence", a.rules.max_silence.as_deref())?;
+        let max_restarts = max_restarts(a.rules.max_restarts.as_deref())?;
+        let max_stall_ns = match a.rules.max_stall.as_deref() {
+            None => preset.max_stall_ns,
+            Some("off") => None,
+            Some(v) => duration("--max-stall", Some(v))?,
+        };
         let budget_ns = duration("--budget", a.budget.as_deref())?.unwrap_or(DEFAULT_BUDGET_NS);
         let since_ns = match &a.since {
             None => None,
@@ -144,13 +151,6 @@ impl Config {
                 "--container: {container:?} is not a container name"
             ));
         }
-        let max_silence_ns = duration("--max-silence", a.rules.max_silence.as_deref())?;
-        let max_restarts = max_restarts(a.rules.max_restarts.as_deref())?;
-        let max_stall_ns = match a.rules.max_stall.as_deref() {
-            None => preset.max_stall_ns,
-            Some("off") => None,
-            Some(v) => duration("--max-stall", Some(v))?,
-        };
         let looked_for = looked_for(&patterns, max_stall_ns.is_some());
         let (max_line, map_window) = limits(a, &looked_for, &excepts)?;
         let sources = sources(&logs, &pod_logs, &containers.join("|"));
